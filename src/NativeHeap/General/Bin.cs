@@ -216,6 +216,20 @@ internal unsafe struct Bin
         a->Lock.Exit();
     }
 
+    /// <summary>Gives back the bin's current slab when none of its regions is in use (purge). Takes the bin lock.</summary>
+    internal static void ReleaseIdleCurrent(Arena* a, int cls)
+    {
+        Bin* b = Arena.BinOf(a, cls);
+        b->Lock.Enter();
+        PageDesc* d = b->Current;
+        if (d != null && d->NFree == SizeClasses.s_slabRegs[cls])
+        {
+            b->Current = null;
+            ReleaseSlab(a, b, d);
+        }
+        b->Lock.Exit();
+    }
+
     /// <summary>Checked mode: is region <paramref name="p"/> of slab <paramref name="d"/> currently allocated?</summary>
     internal static bool IsLive(PageDesc* d, void* p, nuint size)
     {

@@ -230,32 +230,35 @@ public static unsafe partial class Heap
     {
         EnsureInitialized();
         FlushCurrentThreadCache();
-        DrainOrphans();
+        ReclaimExitedCaches();
         int n = Volatile.Read(ref s_arenaCount);
         for (int i = 0; i < n; i++)
         {
             Arena* a = s_arenas[i];
             if (a == null || a->Destroyed != 0) continue;
-            a->Lock.Enter();
-            Arena.PurgeAllLocked(a);
-            a->Lock.Exit();
+            PurgeOne(a);
         }
+    }
+
+    private static void PurgeOne(Arena* a)
+    {
+        for (int j = 0; j < SizeClasses.NBins; j++) Bin.ReleaseIdleCurrent(a, j);
+        a->Lock.Enter();
+        Arena.PurgeAllLocked(a);
+        a->Lock.Exit();
     }
 
     /// <summary>Purges one arena's unused pages now (arena.&lt;i&gt;.purge).</summary>
     public static void PurgeArena(int index)
     {
-        Arena* a = ArenaForIndex(index);
-        a->Lock.Enter();
-        Arena.PurgeAllLocked(a);
-        a->Lock.Exit();
+        PurgeOne(ArenaForIndex(index));
     }
 
     /// <summary>Purges what decay says is due now, in every arena (arena.&lt;i&gt;.decay).</summary>
     public static void Decay()
     {
         EnsureInitialized();
-        DrainOrphans();
+        ReclaimExitedCaches();
         long now = HeapClock.Now();
         int n = Volatile.Read(ref s_arenaCount);
         for (int i = 0; i < n; i++)
@@ -314,9 +317,12 @@ public static unsafe partial class Heap
             if (tc == null) throw new OutOfMemoryException("NativeHeap: cannot create a thread cache");
             tc->Allocated = old->Allocated;
             tc->Deallocated = old->Deallocated;
-            OsThread.SetKeyValue(s_exitKey, tc);
-            t_cache = tc;
-            ThreadCache.Destroy(old);
+            if (!TryInstallCache(tc))
+            {
+                MetaAlloc.Free(tc, tc->BlockBytes);
+                throw new InvalidOperationException("NativeHeap: cannot set up the thread's new cache");
+            }
+            UninstallCache(old);
         }
     }
 

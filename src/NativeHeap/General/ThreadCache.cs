@@ -7,7 +7,8 @@
 // lock per arena bin touched). Every GcInterval slow-path events one bin is visited: if it did not
 // miss since the last visit, half its items go back (jemalloc's tcache GC, simplified), so idle
 // caches shrink. A thread's cache is orphaned at thread exit (pthread key destructor) and drained by
-// a later slow path on any thread.
+// a later slow path on any thread: at exit the thread's pthread key destructor (libc's sem_post)
+// posts ExitSemaphore, and Heap.ReclaimExitedCaches finds posted caches in the registry list.
 // Invariants: Full <= Cur <= Empty; every item is a free region or large block of the bin's class;
 // a thread cache never holds blocks of an explicit arena.
 using System.Runtime.CompilerServices;
@@ -31,18 +32,20 @@ internal unsafe struct CacheBin
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct ThreadCache
 {
-    internal const int HeaderBytes = 64;
+    internal const int HeaderBytes = 128;
     private const int GcInterval = 64;
 
     internal ulong Allocated;          // thread.allocated (bytes); stays at offset 0
     internal ulong Deallocated;        // thread.deallocated; offset 8
     internal Arena* Arena;
-    internal ThreadCache* NextOrphan;
+    internal ThreadCache* RegistryNext;  // list of threads' caches (Heap.s_registry), under Heap's registry lock
+    internal ThreadCache* RegistryPrev;
     internal nuint BlockBytes;
     internal int Id;                   // explicit cache id, or -1 for a thread's own cache
     internal int NBins;
     internal int GcCursor;
     internal int Events;
+    internal fixed byte ExitSemaphore[Os.OsThread.ExitSemaphoreBytes];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static CacheBin* BinsOf(ThreadCache* tc) => (CacheBin*)((byte*)tc + HeaderBytes);
