@@ -24,6 +24,8 @@ internal static unsafe class Scenarios
         "thread-churn" => ThreadChurn(int.Parse(args[0])),
         "decay-clock" => DecayClock(),
         "decay-zero" => DecayZero(),
+        "background-purge" => BackgroundPurge(),
+        "stats-print" => StatsPrint(),
         _ => $"unknown scenario {name}",
     };
 
@@ -307,6 +309,35 @@ internal static unsafe class Scenarios
         Heap.Free(p);
         ArenaStats s = Heap.GetStats().Arenas.Single(a => a.Index == arena);
         return s.DirtyPages == 0 && s.PurgedPages >= 256 ? null : $"decay 0 left {s.DirtyPages} dirty pages, purged {s.PurgedPages}";
+    }
+
+    /// <summary>With background_thread on, decayed pages are purged with no further heap call.</summary>
+    private static string? BackgroundPurge()
+    {
+        if (!Heap.Options.BackgroundThread) return "background_thread not on";
+        var blocks = new List<nint>();
+        for (int i = 0; i < 32; i++)
+        {
+            byte* p = (byte*)Heap.MallocX(512 * 1024, MallocFlags.NoThreadCache);
+            NativeMemoryTouch(p, 512 * 1024);
+            blocks.Add((nint)p);
+        }
+        foreach (nint p in blocks) Heap.Free((void*)p);
+        long dirty = Heap.GetStats().Arenas.Sum(a => a.DirtyPages);
+        if (dirty < 32 * 128) return $"expected dirty pages after the frees, got {dirty}";
+        for (int waited = 0; waited < 100; waited++)
+        {
+            Thread.Sleep(100);
+            long left = Heap.GetStats().Arenas.Sum(a => a.DirtyPages);
+            if (left < dirty / 8) return null;
+        }
+        return "the background thread did not purge within 10 s";
+    }
+
+    private static string? StatsPrint()
+    {
+        Heap.Free(Heap.Malloc(1000));
+        return null;   // the statistics are printed to stderr at exit; the test reads them
     }
 
     private static void NativeMemoryTouch(byte* p, int bytes)

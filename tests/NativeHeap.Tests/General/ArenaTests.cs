@@ -103,6 +103,30 @@ public unsafe class ArenaTests
     }
 
     [Fact]
+    public void ThreadCacheCanBeSwitchedOffAndThreadArenaChosen()
+    {
+        TestThreads.Run(() =>
+        {
+            Assert.True(Heap.CurrentThreadCacheEnabled);
+            void* p = Heap.Malloc(64);
+            Heap.CurrentThreadCacheEnabled = false;
+            Assert.False(Heap.CurrentThreadCacheEnabled);
+            Heap.Free(p);   // goes straight to its bin: the bin's current regions drop
+            void* q = Heap.Malloc(64);
+            Heap.Free(q);
+            Heap.CurrentThreadCacheEnabled = true;
+            Assert.True(Heap.CurrentThreadCacheEnabled);
+            Heap.CurrentThreadArena = 2;
+            Assert.Equal(2, Heap.CurrentThreadArena);
+            Heap.Free(Heap.Malloc(64));
+            int explicitArena = Heap.CreateArena();
+            Assert.Throws<ArgumentException>(() => Heap.CurrentThreadArena = explicitArena);
+            Heap.DestroyArena(explicitArena);
+        });
+        Heap.Validate();
+    }
+
+    [Fact]
     public void DecaySettingsPerArena()
     {
         int a = Heap.CreateArena();

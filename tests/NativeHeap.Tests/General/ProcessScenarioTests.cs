@@ -58,4 +58,15 @@ public class ProcessScenarioTests
 
     [Fact]
     public void DecayZeroPurgesAtOnce() => ChildProcess.AssertOk("decay-zero");
+
+    [Fact]
+    public void BackgroundThreadPurgesIdleArenas() => ChildProcess.AssertOk("background-purge", "background_thread:true,dirty_decay_ms:200");
+
+    [Fact]
+    public void StatsPrintAtExit()
+    {
+        ChildProcess.Result r = ChildProcess.AssertOk("stats-print", "stats_print:true");
+        Assert.Contains("NativeHeap statistics", r.Stderr);
+        Assert.Contains("bin   1024", r.Stderr);
+    }
 }
