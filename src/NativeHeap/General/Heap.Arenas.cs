@@ -306,12 +306,12 @@ public static unsafe partial class Heap
         get
         {
             ThreadCache* tc = CurrentCacheOrThrow();
-            return (ThreadCache.BinsOf(tc) + 0)->Cap != 0;
+            return ThreadCache.CapOf(tc, 0) != 0;
         }
         set
         {
             ThreadCache* old = CurrentCacheOrThrow();
-            bool now = (ThreadCache.BinsOf(old) + 0)->Cap != 0;
+            bool now = ThreadCache.CapOf(old, 0) != 0;
             if (now == value || (value && !s_cacheEnabled)) return;
             ThreadCache* tc = ThreadCache.Create(old->Arena, -1, value);
             if (tc == null) throw new OutOfMemoryException("NativeHeap: cannot create a thread cache");

@@ -220,7 +220,7 @@ public static unsafe partial class Heap
         }
         else if (usize <= Arena.LargeMax && FitsInChunk(usize, alignment))
         {
-            if (tc != null && alignment <= OsMemory.PageSize && cls < tc->NBins && (ThreadCache.BinsOf(tc) + cls)->Cap != 0)
+            if (tc != null && alignment <= OsMemory.PageSize && cls < tc->NBins && ThreadCache.CapOf(tc, cls) != 0)
             {
                 p = CachePop(tc, a, cls);
             }
@@ -251,9 +251,9 @@ public static unsafe partial class Heap
 
     private static void* CachePop(ThreadCache* tc, Arena* a, int cls)
     {
-        CacheBin* cb = ThreadCache.BinsOf(tc) + cls;
-        if (cls >= tc->NBins || cb->Cap == 0)
+        if (cls >= tc->NBins || ThreadCache.CapOf(tc, cls) == 0)
             return cls < SizeClasses.NBins ? SingleFromBin(a, cls) : Arena.LargeAlloc(a, cls, SizeClasses.s_sizes[cls], 1, false);
+        CacheBin* cb = ThreadCache.BinsOf(tc) + cls;
         if (cb->Cur != cb->Empty)
         {
             cb->Requests++;
@@ -314,7 +314,7 @@ public static unsafe partial class Heap
         if (cacheId >= 0) tc = ExplicitCache(cacheId);
         else if (cacheId == -1 && a->Explicit == 0 && s_cacheEnabled) tc = CurrentCache();
         bool cached = tc != null && cls < tc->NBins && (d->Kind == PageKind.Slab || d->Address == ptr)
-            && ThreadCache.PushSlow(tc, cls, ptr);
+            && (tc->Id < 0 && a != tc->Arena ? ThreadCache.PushRemote(tc, cls, ptr) : ThreadCache.PushSlow(tc, cls, ptr));
         if (!cached)
         {
             if (d->Kind == PageKind.Slab)
