@@ -19,7 +19,6 @@ public static unsafe partial class Heap
     private static Arena** s_arenas;
     private static int s_autoArenas;
     private static int s_arenaCount;
-    private static int s_nextArena;
     private static int s_defaultSourceId;
     private static ThreadCache** s_explicitCaches;
     private static readonly Lock s_arenaLock = new();
@@ -55,10 +54,26 @@ public static unsafe partial class Heap
         }
     }
 
+    /// <summary>
+    /// The automatic arena with the fewest threads (lowest index on ties; an arena not created yet has
+    /// none), as jemalloc chooses: successive short-lived threads reuse the same arenas instead of
+    /// spreading partly used slabs and dirty pages over all of them.
+    /// </summary>
     private static Arena* ChooseAutomaticArena()
     {
-        int i = (int)((uint)Interlocked.Increment(ref s_nextArena) % (uint)s_autoArenas);
-        return GetOrCreateAutomatic(i);
+        int best = 0, bestThreads = int.MaxValue;
+        for (int i = 0; i < s_autoArenas; i++)
+        {
+            Arena* a = s_arenas[i];
+            int n = a == null ? 0 : Volatile.Read(ref a->NThreads);
+            if (n < bestThreads)
+            {
+                best = i;
+                bestThreads = n;
+                if (n == 0) break;
+            }
+        }
+        return GetOrCreateAutomatic(best);
     }
 
     private static Arena* GetOrCreateAutomatic(int i)
