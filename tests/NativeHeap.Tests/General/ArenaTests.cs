@@ -1,18 +1,39 @@
 namespace NativeHeap.Tests.General;
 
+[Collection("Serial")]
 public unsafe class ArenaTests
 {
     [Fact]
-    public void AutomaticArenasDefaultToFourPerCpuAndThreadsSpreadOverThem()
+    public void AutomaticArenasDefaultToFourPerCpuAndLiveThreadsSpreadOverThem()
     {
         Assert.Equal(4 * Environment.ProcessorCount, Heap.AutomaticArenaCount);
         var arenas = new int[8];
+        using var allAttached = new Barrier(8);
         TestThreads.Run(8, i =>
         {
             Heap.Free(Heap.Malloc(8));
             arenas[i] = Heap.CurrentThreadArena;
+            allAttached.SignalAndWait();   // all eight alive at once
         });
-        Assert.True(arenas.Distinct().Count() >= 4, "8 new threads landed on fewer than 4 arenas");
+        Assert.True(arenas.Distinct().Count() >= 4, $"8 live threads landed on arenas {string.Join(",", arenas)}");
+    }
+
+    [Fact]
+    public void SuccessiveShortLivedThreadsReuseTheLeastLoadedArena()
+    {
+        // Each thread exits before the next starts; its cache is reclaimed when the next one attaches,
+        // so the next one finds the same least-loaded arena instead of a fresh one.
+        var arenas = new int[6];
+        for (int i = 0; i < arenas.Length; i++)
+        {
+            int k = i;
+            TestThreads.Run(() =>
+            {
+                Heap.Free(Heap.Malloc(8));
+                arenas[k] = Heap.CurrentThreadArena;
+            });
+        }
+        Assert.True(arenas.Distinct().Count() <= 2, $"short-lived threads spread over arenas {string.Join(",", arenas)}");
     }
 
     [Fact]
