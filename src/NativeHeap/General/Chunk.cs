@@ -106,7 +106,8 @@ internal unsafe struct Chunk
     [FieldOffset(1072)] public Chunk* Prev;
     [FieldOffset(1080)] public uint FreePages;     // pages in free runs (any state)
     [FieldOffset(1084)] public uint CleanPages;    // pages in clean free runs
-    [FieldOffset(1088)] public byte HugeZeroed;    // huge: known zero beyond HugeUsable (fresh)
+    [FieldOffset(1088)] public byte HugeZeroed;    // pooled chunk (SparePool): all usable pages clean
+    [FieldOffset(1096)] public long PoolStamp;     // pooled chunk: when it entered the pool (ms)
 
     /// <summary>The page descriptors (arena chunks only).</summary>
     public PageDesc* Pages

@@ -165,6 +165,7 @@ public static unsafe partial class Heap
         Chunk* chunks = a->Chunks, huge = a->HugeList;
         a->Chunks = a->HugeList = null;
         a->NChunks = 0;
+        a->EmptyChunks = 0;
         a->Dirty = default;
         a->Muzzy = default;
         a->Clean = default;
@@ -253,6 +254,7 @@ public static unsafe partial class Heap
             if (a == null || a->Destroyed != 0) continue;
             PurgeOne(a);
         }
+        SparePool.Release(long.MaxValue);
     }
 
     private static void PurgeOne(Arena* a)

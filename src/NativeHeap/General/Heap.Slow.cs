@@ -295,6 +295,7 @@ public static unsafe partial class Heap
         Chunk* c = (Chunk*)PageMap.Lookup(ptr);
         if (c == null) throw HeapMisuseException.NotOwned(ptr);
         if (c->Quarantined != 0) throw HeapMisuseException.AfterReset(ptr);
+        if (c->Arena == null) throw HeapMisuseException.NotABlock(ptr);   // a pooled spare chunk: nothing live in it
         if (c->Kind == ChunkKind.Huge)
         {
             if (ptr != c->HugeBlock) throw HeapMisuseException.NotABlock(ptr);
@@ -352,7 +353,7 @@ public static unsafe partial class Heap
     private static nuint UsableSizeCore(void* ptr)
     {
         Chunk* c = (Chunk*)PageMap.Lookup(ptr);
-        if (c == null || c->Quarantined != 0) return 0;
+        if (c == null || c->Quarantined != 0 || c->Arena == null) return 0;
         if (c->Kind == ChunkKind.Huge) return ptr == c->HugeBlock ? c->HugeUsable : 0;
         PageDesc* d = &c->Pages[Chunk.PageIndexOf(ptr)];
         if (d->Kind == PageKind.SlabInterior) d = &c->Pages[d->Head];
@@ -385,7 +386,7 @@ public static unsafe partial class Heap
     {
         EnsureInitialized();
         Chunk* c = (Chunk*)PageMap.Lookup(ptr);
-        if (c == null || c->Quarantined != 0) throw HeapMisuseException.NotOwned(ptr);
+        if (c == null || c->Quarantined != 0 || c->Arena == null) throw HeapMisuseException.NotOwned(ptr);
         nuint old = UsableSizeCore(ptr);
         if (old == 0) throw HeapMisuseException.NotABlock(ptr);
         nuint target = size + extra < size ? nuint.MaxValue : size + extra;
