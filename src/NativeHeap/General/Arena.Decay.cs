@@ -62,8 +62,8 @@ internal unsafe partial struct Arena
                 uint first = r->Index, count = r->Pages;
                 TakeFreePages(a, c, count);
                 // Busy while purging: neither end looks free, so no neighbour merges with it.
-                r->Kind = PageKind.Header;
-                c->Pages[first + count - 1].Kind = PageKind.Header;
+                if (count > 1) c->Pages[first + count - 1].Kind = PageKind.Header;
+                r->Kind = PageKind.Busy;
                 batch[n] = r;
                 firsts[n] = first;
                 counts[n] = count;

@@ -8,6 +8,9 @@
 //    lock may be held while taking the arena lock, never the other way round.
 //  - OS / memory-source calls (map, purge, release) are made with the arena lock released; runs
 //    being purged are marked busy (Kind Header) so no neighbour coalesces with them meanwhile.
+// Descriptors of pages inside a run keep stale contents; only run heads and the two boundary pages
+// (a free run's tail, an allocated run's last page) are meaningful, and every operation that makes
+// an interior page a boundary rewrites it.
 // Invariants: every page of a chunk is in exactly one run (see Chunk); MappedBytes equals the bytes
 // of its chunks and huge mappings; ActivePages equals the pages of live slabs and large blocks.
 using System.Runtime.CompilerServices;
@@ -89,6 +92,8 @@ internal unsafe partial struct Arena
             Chunk* spare = SparePool.TryPop(out bool clean);
             if (spare != null)
             {
+                // Old run boundaries inside the chunk must not look like free runs to coalescing.
+                for (uint i = Chunk.HeaderPages; i < Chunk.PagesPerChunk; i++) spare->Pages[i].Kind = PageKind.Header;
                 Adopt(a, spare);
                 InsertFree(a, spare, Chunk.HeaderPages, Chunk.UsablePages, clean ? RunState.Clean : RunState.Dirty, HeapClock.Now());
                 return true;

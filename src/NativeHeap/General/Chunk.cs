@@ -34,6 +34,7 @@ internal enum PageKind : byte
     Slab = 2,         // head page of a slab
     SlabInterior = 3, // other pages of a slab
     Large = 4,        // head page of a live large block
+    Busy = 5,         // head of a free run being purged (out of every set while the arena lock is dropped)
 }
 
 /// <summary>The three states a free run can be in (jemalloc's extent states).</summary>

@@ -259,7 +259,6 @@ public static unsafe partial class Heap
 
     private static void PurgeOne(Arena* a)
     {
-        for (int j = 0; j < SizeClasses.NBins; j++) Bin.ReleaseIdleCurrent(a, j);
         a->Lock.Enter();
         Arena.PurgeAllLocked(a);
         a->Lock.Exit();

@@ -79,6 +79,8 @@ public static unsafe partial class Heap
                         if (e != null) return e;
                         active += len;
                         break;
+                    case PageKind.Busy:
+                        break;   // being purged by another thread; counted nowhere until it is reinserted
                     case PageKind.Large:
                         if (d->Bin < SizeClasses.NBins || SizeClasses.s_sizes[d->Bin] != (nuint)len * 4096)
                             return $"chunk {(nuint)c:x} page {i}: large run of {len} pages has class {d->Bin}";
