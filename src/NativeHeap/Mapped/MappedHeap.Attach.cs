@@ -174,7 +174,7 @@ public sealed unsafe partial class MappedHeap
             failure = new MappedHeapFailure(MappedHeapError.OsFailure, $"cannot size {name} to {initial} bytes: {err}", err);
             return false;
         }
-        if (!OsFile.TryMapShared(fd, (void*)options.BaseAddress, (nuint)max, write: true, out void* addr, out err))
+        if (!TryMapNew(fd, options.BaseAddress, max, out void* addr, out err))
         {
             OsFile.TryTruncate(fd, 0, out _);
             failure = new MappedHeapFailure(err.Errno == Libc.EEXIST ? MappedHeapError.AddressInUse : MappedHeapError.OsFailure,
@@ -185,6 +185,24 @@ public sealed unsafe partial class MappedHeap
         heap.Initialize(initial, max, AlignUp(Math.Max(options.GrowthStep, PageSize), PageSize));
         failure = default;
         return true;
+    }
+
+    // Where new heaps go when the caller names no base: a random 1 GiB-aligned address between 16 and
+    // 96 TiB. The kernel hands out mmap addresses top-down from near 128 TiB, so this zone is rarely
+    // in use in any process, and a heap detached here is unlikely to find its range taken when it is
+    // reopened later (a kernel-chosen address is often reused by the next mappings of the process).
+    private const long ZoneStart = 16L << 40, ZoneEnd = 96L << 40, ZoneAlign = 1L << 30;
+
+    private static bool TryMapNew(int fd, nint requested, long max, out void* addr, out OsError err)
+    {
+        if (requested != 0) return OsFile.TryMapShared(fd, (void*)requested, (nuint)max, write: true, out addr, out err);
+        long slots = (ZoneEnd - ZoneStart - max) / ZoneAlign;
+        for (int attempt = 0; slots > 0 && attempt < 8; attempt++)
+        {
+            long at = ZoneStart + Random.Shared.NextInt64(slots) * ZoneAlign;
+            if (OsFile.TryMapShared(fd, (void*)at, (nuint)max, write: true, out addr, out err)) return true;
+        }
+        return OsFile.TryMapShared(fd, null, (nuint)max, write: true, out addr, out err);
     }
 
     /// <summary>Writes a new header and one free block over [HeaderSize, initial); the checksum is the last store.</summary>
