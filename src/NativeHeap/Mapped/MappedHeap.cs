@@ -139,6 +139,7 @@ public sealed unsafe partial class MappedHeap : IDisposable
         if (pointer == null) return true;
         lock (_lock)
         {
+            if (!_writable) return Fail(WriteBlocker());
             long o = BlockOf(pointer);
             if (o == 0) return false;
             FreeBlock(o);
@@ -187,14 +188,14 @@ public sealed unsafe partial class MappedHeap : IDisposable
         }
     }
 
-    /// <summary>The block offset of an allocated block's payload pointer, or 0 with LastError set.</summary>
+    /// <summary>The block offset of an allocated block's payload pointer, or 0 with LastError set. Reads only: bounds, alignment, size, ALLOC bit and cookie are checked before anything else is trusted.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long BlockOf(void* pointer)
     {
-        if (!_writable) { SetError(WriteBlocker()); return 0; }
+        if (_base == null) return BadPointer(MappedHeapError.Detached);
         long o = (long)((byte*)pointer - _base) - BlockHeader;
         long end = HeapEnd;
-        if ((ulong)(o - HeaderSize) > (ulong)(end - HeaderSize - MinBlock) || (o & 15) != 0) return BadPointer(MappedHeapError.InvalidPointer);
+        if (o < HeaderSize || o > end - MinBlock || (o & 15) != 0) return BadPointer(MappedHeapError.InvalidPointer);
         ulong h = Word(o);
         long size = (long)(h & ~FlagMask);
         if (size < MinBlock || size > end - o) return BadPointer(MappedHeapError.InvalidPointer);

@@ -141,6 +141,30 @@ public unsafe class MappedHeapBasicsTests
     }
 
     [Fact]
+    public void PointersAreCheckedEvenWhenTheHeapIsTrimmedToNothing()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("empty.heap");
+        using MappedHeap heap = Open(path, new MappedHeapOptions { MaxSize = 4 << 20 });
+        byte* p = (byte*)heap.Allocate(100);
+        Assert.True(heap.TryFree(p));
+        Assert.True(heap.TryTrim(out long released));
+        Assert.True(released > 0);
+        Assert.Equal(64 * 1024, new FileInfo(path).Length); // only the header is left
+        Assert.Equal(0, heap.GetStats().FreeBlocks + heap.GetStats().AllocatedBlocks);
+        // These point past the end of the file: they must be rejected without being read.
+        Assert.False(heap.TryFree(p));
+        Assert.Equal(MappedHeapError.InvalidPointer, heap.LastError);
+        Assert.False(heap.TryFree(heap.Base + (1 << 20)));
+        Assert.Equal((nuint)0, heap.UsableSize(p));
+        AssertConsistent(heap);
+        byte* q = (byte*)heap.Allocate(100);
+        Assert.True(q != null);
+        Assert.True(heap.UsableSize(q) >= 100);
+        AssertConsistent(heap);
+    }
+
+    [Fact]
     public void GrowsTheFileUpToTheMaximumThenReportsFullAndTrimShrinksIt()
     {
         using var dir = new TempDir();
@@ -236,6 +260,9 @@ public unsafe class MappedHeapBasicsTests
         using (MappedHeap heap = Open(path, new MappedHeapOptions { ReadOnly = true }))
         {
             Assert.True(heap.GetRoot("x") != null);
+            Assert.True(heap.UsableSize(heap.GetRoot("x")) >= 10);
+            Assert.False(heap.TryFree(heap.GetRoot("x")));
+            Assert.Equal(MappedHeapError.ReadOnly, heap.LastError);
             Assert.True(heap.Allocate(10) == null);
             Assert.Equal(MappedHeapError.ReadOnly, heap.LastError);
             Assert.False(heap.TrySetKey(1, null));
