@@ -40,6 +40,7 @@ public sealed unsafe partial class MappedHeap
         Word(block + 8) = (ulong)first;
         Word(block + 16) = 0;
         if (first != 0) Word(first + 16) = (ulong)block;
+        CrashPoint();
         head = (ulong)block;
         Word(OffBitmap + (bin >> 6) * 8) |= 1UL << (bin & 63);
     }
@@ -48,7 +49,11 @@ public sealed unsafe partial class MappedHeap
     private void ListRemove(long block, long size)
     {
         long next = (long)Word(block + 8), prev = (long)Word(block + 16);
-        if (prev != 0) Word(prev + 8) = (ulong)next;
+        if (prev != 0)
+        {
+            Word(prev + 8) = (ulong)next;
+            CrashPoint();
+        }
         else
         {
             int bin = BinOf(size);
@@ -76,7 +81,9 @@ public sealed unsafe partial class MappedHeap
     private void PublishFree(long block, long size)
     {
         Word(block + size - 8) = (ulong)size;
+        CrashPoint();
         ListInsert(block, size);
+        CrashPoint();
         SetPrevFree(block + size, true);
     }
 
@@ -144,19 +151,25 @@ public sealed unsafe partial class MappedHeap
         Debug.Assert((h & Alloc) == 0 && size >= need);
         ListRemove(o, size);
         long rest = size - need;
+        CrashPoint();
         if (rest >= MinBlock)
         {
             long r = o + need;
             Word(r) = (ulong)rest;                         // remainder header, inside o: invisible
+            CrashPoint();
             Word(o + 8) = Cookie(o, _salt);                // cookie, inside o: invisible
+            CrashPoint();
             Volatile.Write(ref Word(o), (ulong)need | Alloc | (h & PrevFree)); // commit: o allocated, r free
+            CrashPoint();
             Word(r + rest - 8) = (ulong)rest;
             ListInsert(r, rest);                           // the block after r keeps PREV_FREE set
         }
         else
         {
             Word(o + 8) = Cookie(o, _salt);
+            CrashPoint();
             Volatile.Write(ref Word(o), (ulong)size | Alloc | (h & PrevFree)); // commit
+            CrashPoint();
             SetPrevFree(o + size, false);
         }
     }
@@ -167,7 +180,9 @@ public sealed unsafe partial class MappedHeap
         ulong h = Word(o);
         long size = (long)(h & ~FlagMask);
         Volatile.Write(ref Word(o), (ulong)size | (h & PrevFree)); // commit: o free (maybe next to free blocks)
+        CrashPoint();
         Word(o + 8) = 0;                                            // drop the cookie: a second free is caught
+        CrashPoint();
         long start = o, total = size;
         long next = o + size;
         if (next < HeapEnd)
@@ -177,6 +192,7 @@ public sealed unsafe partial class MappedHeap
             {
                 long ns = (long)(nh & ~FlagMask);
                 ListRemove(next, ns);
+                CrashPoint();
                 total += ns;
             }
         }
@@ -186,12 +202,14 @@ public sealed unsafe partial class MappedHeap
             long prev = o - ps;
             Debug.Assert(prev >= HeaderSize && (Word(prev) & Alloc) == 0 && SizeAt(prev) == ps);
             ListRemove(prev, ps);
+            CrashPoint();
             start = prev;
             total += ps;
         }
         if (start != o || total != size)
         {
             Volatile.Write(ref Word(start), (ulong)total | (Word(start) & PrevFree)); // commit: one merged block
+            CrashPoint();
         }
         PublishFree(start, total);
     }
@@ -209,9 +227,12 @@ public sealed unsafe partial class MappedHeap
             long rest = size - need + nextSize;
             if (size - need < MinBlock && !(nextFree && size - need > 0)) return true; // too little to split off
             if (nextFree) ListRemove(next, nextSize);
+            CrashPoint();
             long r = o + need;
             Word(r) = (ulong)rest;                                        // covers the tail and a free next block
+            CrashPoint();
             Volatile.Write(ref Word(o), (ulong)need | Alloc | (h & PrevFree)); // commit
+            CrashPoint();
             Word(r + rest - 8) = (ulong)rest;
             ListInsert(r, rest);
             SetPrevFree(r + rest, true);
@@ -220,18 +241,22 @@ public sealed unsafe partial class MappedHeap
         if (!nextFree || size + nextSize < need) return false;
         ListRemove(next, nextSize);
         long total = size + nextSize;
+        CrashPoint();
         long left = total - need;
         if (left >= MinBlock)
         {
             long r = o + need;                                            // r >= next + 16: next's header stays intact
             Word(r) = (ulong)left;
+            CrashPoint();
             Volatile.Write(ref Word(o), (ulong)need | Alloc | (h & PrevFree)); // commit
+            CrashPoint();
             Word(r + left - 8) = (ulong)left;
             ListInsert(r, left);
         }
         else
         {
             Volatile.Write(ref Word(o), (ulong)total | Alloc | (h & PrevFree)); // commit
+            CrashPoint();
             SetPrevFree(o + total, false);
         }
         return true;
@@ -261,14 +286,21 @@ public sealed unsafe partial class MappedHeap
         Debug.Assert(size >= pad + need);
         ListRemove(f, size);
         long x = f + pad;
+        CrashPoint();
         long rest = size - pad - need;
         if (rest < MinBlock) { need += rest; rest = 0; }
         if (rest != 0) Word(x + need) = (ulong)rest;                  // inside f: invisible
+        CrashPoint();
         Word(x + 8) = Cookie(x, _salt);
+        CrashPoint();
         Word(x) = (ulong)need | Alloc | PrevFree;                      // inside f: invisible
+        CrashPoint();
         Volatile.Write(ref Word(f), (ulong)pad | (fh & PrevFree));    // commit: f shrinks, x (and the rest) appear
+        CrashPoint();
         Word(f + pad - 8) = (ulong)pad;
+        CrashPoint();
         ListInsert(f, pad);
+        CrashPoint();
         if (rest != 0)
         {
             Word(x + need + rest - 8) = (ulong)rest;
@@ -311,18 +343,23 @@ public sealed unsafe partial class MappedHeap
                 return false;
             }
             _fileSize = newEnd;
+            CrashPoint();
         }
         long delta = newEnd - end;
         bool tail = Word(OffTailPrevFree) != 0;
         Word(end) = (ulong)delta | (tail ? PrevFree : 0);              // past HeapEnd: invisible
+        CrashPoint();
         Volatile.Write(ref Word(OffHeapEnd), (ulong)newEnd);           // commit: the new free block joins the chain
+        CrashPoint();
         Word(OffTailPrevFree) = 0;
         long start = end, total = delta;
         if (tail)
         {
             long prev = end - tailFree;
             ListRemove(prev, tailFree);
+            CrashPoint();
             Volatile.Write(ref Word(prev), (ulong)(tailFree + delta) | (Word(prev) & PrevFree)); // commit: merge
+            CrashPoint();
             start = prev;
             total += tailFree;
         }
@@ -342,17 +379,22 @@ public sealed unsafe partial class MappedHeap
         if (cut != last && cut - last < MinBlock) cut += PageSize;
         if (cut >= end) return 0;
         ListRemove(last, lastSize);
+        CrashPoint();
         if (cut == last)
         {
             Volatile.Write(ref Word(OffHeapEnd), (ulong)cut);          // commit: the last block leaves the chain
+            CrashPoint();
             Word(OffTailPrevFree) = 0;
         }
         else
         {
             long keep = cut - last;
             Word(cut) = (ulong)(end - cut);                            // inside last: invisible
+            CrashPoint();
             Volatile.Write(ref Word(last), (ulong)keep | (Word(last) & PrevFree)); // commit: last splits in two
+            CrashPoint();
             Volatile.Write(ref Word(OffHeapEnd), (ulong)cut);          // commit: the second half leaves the chain
+            CrashPoint();
             Word(OffTailPrevFree) = 0;
             PublishFree(last, keep);
         }

@@ -173,6 +173,7 @@ public sealed unsafe partial class MappedHeap : IDisposable
             long n = AllocBlock(need);
             if (n == 0) return null;
             Buffer.MemoryCopy(pointer, _base + n + BlockHeader, need - BlockHeader, Math.Min(oldPayload, need - BlockHeader));
+            CrashPoint();
             FreeBlock(o);
             return _base + n + BlockHeader;
         }
@@ -259,7 +260,9 @@ public sealed unsafe partial class MappedHeap : IDisposable
                 byte* e = _base + OffNamedRoots + i * NamedRootSize;
                 if (*(long*)e != 0) continue;
                 e[8] = (byte)len;                           // the slot is empty (offset 0): invisible
+                CrashPoint();
                 utf8[..len].CopyTo(new Span<byte>(e + 9, MaxNameBytes));
+                CrashPoint();
                 Volatile.Write(ref *(ulong*)e, (ulong)off); // commit
                 return true;
             }
