@@ -138,7 +138,16 @@ public sealed unsafe partial class MappedHeap
     {
         heap = null;
         bool write = !options.ReadOnly;
-        if (!OsFile.TryLock(fd, exclusive: write, out OsError err))
+        // A lock held by another open is refused at once, but retried for up to ~30 ms first: when any
+        // thread of a process forks (Process.Start), the child shares every descriptor until its exec
+        // closes them (O_CLOEXEC), so a lock just released by detach can look held for that instant.
+        OsError err = default;
+        for (int attempt = 0; attempt < 30 && !OsFile.TryLock(fd, exclusive: write, out err); attempt++)
+        {
+            if (err.Errno != Libc.EWOULDBLOCK) break;
+            Thread.Sleep(1);
+        }
+        if (err.IsError)
         {
             failure = err.Errno == Libc.EWOULDBLOCK
                 ? new MappedHeapFailure(MappedHeapError.Locked, $"{name} is open for writing elsewhere (flock held by another open, in this or another process)", err)
