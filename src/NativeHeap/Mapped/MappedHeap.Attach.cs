@@ -138,11 +138,11 @@ public sealed unsafe partial class MappedHeap
     {
         heap = null;
         bool write = !options.ReadOnly;
-        // A lock held by another open is refused at once, but retried for up to ~30 ms first: when any
+        // A lock held by another open is refused at once, but retried for up to ~100 ms first: when any
         // thread of a process forks (Process.Start), the child shares every descriptor until its exec
         // closes them (O_CLOEXEC), so a lock just released by detach can look held for that instant.
         OsError err = default;
-        for (int attempt = 0; attempt < 30 && !OsFile.TryLock(fd, exclusive: write, out err); attempt++)
+        for (int attempt = 0; attempt < 100 && !OsFile.TryLock(fd, exclusive: write, out err); attempt++)
         {
             if (err.Errno != Libc.EWOULDBLOCK) break;
             Thread.Sleep(1);

@@ -31,19 +31,28 @@ public unsafe class MappedHeapBadFileTests
 
     private static void Patch(string path, long offset, byte[] bytes)
     {
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Write);
-        fs.Position = offset;
-        fs.Write(bytes);
+        MappedTestFiles.Retry(() =>
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Write);
+            fs.Position = offset;
+            fs.Write(bytes);
+        });
     }
+
+    private static void SetLength(string path, long length) =>
+        MappedTestFiles.Retry(() => { using var fs = new FileStream(path, FileMode.Open); fs.SetLength(length); });
+
+    private static int ReadByte(string path, long offset) =>
+        MappedTestFiles.Retry(() => { using var fs = new FileStream(path, FileMode.Open, FileAccess.Read); fs.Position = offset; return fs.ReadByte(); });
 
     [Fact]
     public void TruncatedFilesAreRefused()
     {
         using var dir = new TempDir();
         string path = MakeHeap(dir, "t.heap");
-        using (var fs = new FileStream(path, FileMode.Open)) fs.SetLength(100 * 1024); // inside the first blocks
+        SetLength(path, 100 * 1024); // inside the first blocks
         AssertRefused(path, MappedHeapError.Truncated);
-        using (var fs = new FileStream(path, FileMode.Open)) fs.SetLength(4096);       // inside the header
+        SetLength(path, 4096);       // inside the header
         AssertRefused(path, MappedHeapError.Truncated);
         AssertRefused(path, MappedHeapError.Truncated, readOnly: true);
     }
@@ -73,7 +82,7 @@ public unsafe class MappedHeapBadFileTests
         {
             string path = MakeHeap(dir, $"h{offset}.heap");
             byte[] one = new byte[1];
-            using (var fs = new FileStream(path, FileMode.Open)) { fs.Position = offset; one[0] = (byte)(fs.ReadByte() ^ 0x5A); }
+            one[0] = (byte)(ReadByte(path, offset) ^ 0x5A);
             Patch(path, offset, one);
             AssertRefused(path, MappedHeapError.CorruptHeader);
         }
@@ -130,7 +139,7 @@ public unsafe class MappedHeapBadFileTests
             string path = MakeHeap(dir, $"f{i}.heap");
             long at = rng.Next(2) == 0 ? rng.Next(0, 128) : 64 * 1024 + rng.Next(0, 4096);
             byte[] one = new byte[1];
-            using (var fs = new FileStream(path, FileMode.Open)) { fs.Position = at; one[0] = (byte)(fs.ReadByte() ^ (1 << rng.Next(8))); }
+            one[0] = (byte)(ReadByte(path, at) ^ (1 << rng.Next(8)));
             Patch(path, at, one);
             if (MappedHeap.TryAttach(path, null, out MappedHeap? heap, out MappedHeapFailure f))
             {

@@ -18,7 +18,23 @@ internal sealed class TempDir : IDisposable
 
 internal static class MappedTestFiles
 {
-    internal static string Hash(string path) => Convert.ToHexString(SHA256.HashData(System.IO.File.ReadAllBytes(path)));
+    internal static string Hash(string path) => Retry(() => Convert.ToHexString(SHA256.HashData(System.IO.File.ReadAllBytes(path))));
+
+    /// <summary>
+    /// Runs a FileStream operation, retrying while the file looks locked: .NET's FileStream takes an
+    /// flock, and a child process forked by a parallel test shares our descriptors (and their locks)
+    /// until its exec closes them.
+    /// </summary>
+    internal static T Retry<T>(Func<T> action)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try { return action(); }
+            catch (IOException) when (attempt < 400) { Thread.Sleep(5); }
+        }
+    }
+
+    internal static void Retry(Action action) => Retry(() => { action(); return 0; });
 
     /// <summary>The built NativeHeap.MappedChild.dll of the same configuration as this test assembly.</summary>
     internal static string ChildDll()
