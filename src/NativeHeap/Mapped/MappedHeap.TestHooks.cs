@@ -9,12 +9,6 @@ using NativeHeap.Os;
 
 namespace NativeHeap.Mapped;
 
-/// <summary>Thrown by an armed crash point (tests only): the operation stopped between two stores.</summary>
-internal sealed class SimulatedCrashException : Exception
-{
-    internal SimulatedCrashException() : base("simulated crash") { }
-}
-
 public sealed unsafe partial class MappedHeap
 {
     private int _crashCountdown;
