@@ -232,6 +232,13 @@ public unsafe class MappedHeapBasicsTests
             Assert.False(heaps[i].TryFree((void*)ptrs[(i + 1) % heaps.Count]));
         }
         for (int i = 0; i < heaps.Count; i++) Assert.Equal(i, *(int*)heaps[i].GetKey(0));
+        nint at = (nint)(0x5C00_0000_0000L + Random.Shared.Next(1, 1000) * (1L << 30));
+        Assert.True(MappedHeap.TryAttachAnonymous(new MappedHeapOptions { BaseAddress = at, MaxSize = 4 << 20 }, out MappedHeap? placed, out f), f.ToString());
+        Assert.Equal(at, (nint)placed!.Base);
+        Assert.True(placed.Allocate(100) != null);
+        Assert.False(MappedHeap.TryAttachAnonymous(new MappedHeapOptions { BaseAddress = at, MaxSize = 4 << 20 }, out _, out f));
+        Assert.Equal(MappedHeapError.AddressInUse, f.Code);
+        heaps.Add(placed);
         foreach (MappedHeap h in heaps) { AssertConsistent(h); Assert.True(h.TryDetach()); }
         Assert.False(heaps[0].TryDetach());
         Assert.Equal(MappedHeapError.Detached, heaps[0].LastError);
