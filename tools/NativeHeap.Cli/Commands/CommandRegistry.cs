@@ -8,5 +8,6 @@ internal static class CommandRegistry
     internal static IEnumerable<Command> All()
     {
         yield return VersionCommand.Create();
+        yield return HeapCommand.Create();
     }
 }
