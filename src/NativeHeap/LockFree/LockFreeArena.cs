@@ -206,7 +206,15 @@ internal readonly unsafe struct LockFreeArena
 
     /// <summary>Treiber pop on a tagged head (see the header comment). Null when the list is empty.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private byte* Pop(ulong* head)
+    private byte* Pop(ulong* head) => Pop(head, default(NoPause));
+
+    /// <summary>
+    /// The pop itself, with a hook between the speculative read of the next link and the CAS: the
+    /// window in which ABA would strike. Production code passes <see cref="NoPause"/>, which the JIT
+    /// removes; tests pass a hook that runs other heap operations inside the window.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte* Pop<TPause>(ulong* head, TPause pause) where TPause : struct, IPopPause
     {
         ulong old = Volatile.Read(ref *head);
         while (true)
@@ -216,11 +224,16 @@ internal readonly unsafe struct LockFreeArena
             byte* block = _base + ((nuint)off << LgMin);
             // Speculative read: the block may already belong to another thread; the CAS decides.
             uint next = Volatile.Read(ref *(uint*)block);
+            pause.AfterReadingNext();
             ulong seen = Interlocked.CompareExchange(ref *head, TaggedWord.Next(old, next), old);
             if (seen == old) return block;
             old = seen;
         }
     }
+
+    /// <summary>Test hook: pops from shard <paramref name="shard"/>'s list of class <paramref name="c"/>, calling <paramref name="pause"/> inside the ABA window.</summary>
+    internal byte* PopForTest<TPause>(int shard, int c, TPause pause) where TPause : struct, IPopPause
+        => Pop(Row(shard & _shardMask) + c, pause);
 
     /// <summary>Treiber push of one owned block. False (nothing pushed) when the block is already on top: a double free.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

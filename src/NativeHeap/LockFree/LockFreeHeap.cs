@@ -114,6 +114,9 @@ public sealed unsafe class LockFreeHeap : IDisposable
         return winner;
     }
 
+    /// <summary>The core, for tests.</summary>
+    internal ref readonly LockFreeArena Arena => ref _arena;
+
     /// <summary>Bytes of the arena.</summary>
     public nuint HeapSize => _arena.ArenaSize;
 
