@@ -73,6 +73,7 @@ internal static unsafe class LockFreeThroughput
         Console.WriteLine($"# LockFreeHeap vs AO_malloc, {Environment.ProcessorCount} CPUs, {seconds} s per case, median of {reps}");
         Console.WriteLine($"# peer: {ao.LibraryPath} built with: {AoMallocPeer.BuildCommand(ao.LibraryPath)}");
         Console.WriteLine($"# LockFreeHeap: arena {heap.HeapSize} B, {heap.ShardCount} shards");
+        Console.WriteLine($"# load average at start: {LoadAverage()}");
 
         string[] workloads = ["pair64", "ring"];
         int[] threadCounts = [1, 2];
@@ -107,8 +108,21 @@ internal static unsafe class LockFreeThroughput
                 Console.WriteLine($"| {w} | {t} | {ours:F1} | {theirs:F1} | {ours / theirs:F2}x |");
             }
         }
+        Console.WriteLine($"# load average at end: {LoadAverage()} (other processes on the machine distort multi-thread figures)");
         heap.Validate();
         return 0;
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Trim();
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
     }
 
     private static void Add(Dictionary<(string, int, string), List<double>> d, (string, int, string) key, double v)

@@ -222,6 +222,7 @@ internal readonly unsafe struct LockFreeArena
             uint off = TaggedWord.Offset(old);
             if (off == 0) return null;
             byte* block = _base + ((nuint)off << LgMin);
+            Debug.Assert((nuint)(block - ArenaBase) < _arenaSize, "a head holds an offset outside the arena");
             // Speculative read: the block may already belong to another thread; the CAS decides.
             uint next = Volatile.Read(ref *(uint*)block);
             pause.AfterReadingNext();
@@ -239,6 +240,7 @@ internal readonly unsafe struct LockFreeArena
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Push(ulong* head, byte* block)
     {
+        Debug.Assert((nuint)(block - ArenaBase) < _arenaSize && ((nuint)block & (Granule - 1)) == 0, "pushing a block outside the arena");
         uint off = (uint)((nuint)(block - _base) >> LgMin);
         ulong old = Volatile.Read(ref *head);
         while (true)
@@ -254,6 +256,7 @@ internal readonly unsafe struct LockFreeArena
     /// <summary>Pushes an owned chain first..last (already linked first → ... → last) with one CAS.</summary>
     private void PushChain(ulong* head, byte* first, byte* last)
     {
+        Debug.Assert((nuint)(first - ArenaBase) < _arenaSize && (nuint)(last - ArenaBase) < _arenaSize, "pushing a chain outside the arena");
         uint off = (uint)((nuint)(first - _base) >> LgMin);
         ulong old = Volatile.Read(ref *head);
         while (true)
@@ -342,6 +345,8 @@ internal readonly unsafe struct LockFreeArena
     private byte* Describe(byte* start, nuint bytes, int c, ulong* ownHead)
     {
         nuint size = SizeOf(c);
+        Debug.Assert(bytes % size == 0 && bytes % OsMemory.PageSize == 0 && (nuint)(start - ArenaBase) + bytes <= _arenaSize);
+        Debug.Assert(((nuint)(start - ArenaBase) & (OsMemory.PageSize - 1)) == 0, "blocks are carved and split at page boundaries");
         nuint firstPage = (nuint)(start - ArenaBase) >> OsMemory.LgPageSize;
         nuint pages = bytes >> OsMemory.LgPageSize;
         if (c < PageClass)
