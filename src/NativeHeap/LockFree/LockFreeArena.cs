@@ -67,16 +67,20 @@
 //     another thread's CAS on the same word succeeded after this thread's read, and that success
 //     completes the other thread's Pop/Push/Carve. So whenever some thread takes a step
 //     backwards, another thread has completed an operation: system-wide progress, for any number of
-//     threads, stalled or not. (AO_malloc is only 1-lock-free: its stack parks popped entries on a
-//     blacklist that a stalled second thread can block.)
+//     threads, stalled or not. (AO_malloc as Debian builds it, without a 16-byte CAS, uses
+//     libatomic_ops' "almost lock-free" stack: a pop announces its entry on a small black list and
+//     a push of that entry spins (AO_pause) until the announcement is withdrawn, so a stalled
+//     popper can hold up a pusher; hence its 1-lock-freedom.)
 //   * Allocate visits a bounded number of lists (own, then every other shard, then the larger
 //     classes of every shard) and each visit ends in bounded steps unless a CAS fails, so Allocate
 //     is lock-free too. No operation waits for a flag another thread must reset, takes a lock,
 //     allocates a managed object or calls the OS; only the large-object path (LockFreeHeap) maps
 //     memory.
 //
-// The model models/lockfree_stack.pml checks Pop and Push on two shards with spin: the
-// ownership invariant I1 and "a failed CAS implies another thread completed an operation".
+// The spin model models/lockfree_stack.pml (run by models/run-spin.sh and LockFreeModelTests)
+// checks Pop, Push and Carve on two shards under every interleaving: I1 and I2 after every CAS, no
+// block handed out twice, "a failed CAS implies another thread's successful CAS", and the absence
+// of non-progress cycles (lock-freedom); without the tag, spin finds the ABA violation.
 // ---------------------------------------------------------------------------------------------
 using System.Runtime.CompilerServices;
 using NativeHeap.Os;
