@@ -422,7 +422,7 @@ internal readonly unsafe struct LockFreeArena
         }
 
         // Lists: each block in the arena below Top, the start of a block of the list's class, on one list only.
-        var seen = new bool[(int)(_arenaSize >> LgMin)];
+        var seen = new ulong[(int)((_arenaSize >> LgMin) + 63) / 64]; // one bit per granule
         long bound = (long)(_arenaSize >> LgMin);
         for (int c = 0; c < Count; c++) freeBlocks[c] = 0;
         for (int s = 0; s <= _shardMask; s++)
@@ -437,8 +437,10 @@ internal readonly unsafe struct LockFreeArena
                     byte pc = _pageTable[rel >> OsMemory.LgPageSize];
                     if (pc != 1 + c) return $"shard {s} class {c}: block at {rel} lies in a page of class byte {pc}";
                     if ((rel & (Math.Min(SizeOf(c), (nuint)OsMemory.PageSize) - 1)) != 0) return $"shard {s} class {c}: block at {rel} is misaligned";
-                    if (seen[(int)(rel >> LgMin)]) return $"shard {s} class {c}: block at {rel} is on a list twice (cycle or double free)";
-                    seen[(int)(rel >> LgMin)] = true;
+                    nuint g = rel >> LgMin;
+                    ulong bit = 1UL << (int)(g & 63);
+                    if ((seen[(int)(g >> 6)] & bit) != 0) return $"shard {s} class {c}: block at {rel} is on a list twice (cycle or double free)";
+                    seen[(int)(g >> 6)] |= bit;
                     if (++n > bound) return $"shard {s} class {c}: list longer than the arena";
                     off = *(uint*)(_base + ((nuint)off << LgMin));
                 }
