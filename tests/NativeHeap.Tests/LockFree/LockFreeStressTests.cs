@@ -26,9 +26,10 @@ public sealed unsafe class LockFreeStressTests
 
     [LongFact]
     public void LongModeSixteenThreadsSmallHeap() =>
-        Stress(threads: 16, totalOps: 200_000_000, heapSize: LockFreeHeap.MinHeapSize * 4, mmap: false, seed: 0x5EED_0005, shards: 2);
+        Stress(threads: 16, totalOps: 200_000_000, heapSize: LockFreeHeap.MinHeapSize * 4, mmap: false, seed: 0x5EED_0005, shards: 2,
+            exhausted: true); // 16 × 256 live blocks need ~5 MiB: most allocations find the 256 KiB arena full
 
-    private static void Stress(int threads, long totalOps, nuint heapSize, bool mmap, ulong seed, int shards = 0)
+    private static void Stress(int threads, long totalOps, nuint heapSize, bool mmap, ulong seed, int shards = 0, bool exhausted = false)
     {
         using var heap = new LockFreeHeap(heapSize, shards);
         if (mmap) heap.EnableMmap();
@@ -73,7 +74,14 @@ public sealed unsafe class LockFreeStressTests
             }
             Assert.True(ops >= totalOps - threads * 2, $"{ops} operations");
             if (mmap) Assert.Equal(0, nulls);
-            Assert.True(nulls < ops / 10, $"{nulls} of {ops} allocations failed");
+            if (exhausted)
+            {
+                Assert.True(nulls > 0 && ops - nulls > totalOps / 100, $"{nulls} of {ops} allocations failed");
+            }
+            else
+            {
+                Assert.True(nulls < ops / 10, $"{nulls} of {ops} allocations failed");
+            }
 
             stress.FreeAll(workers);
             Assert.True(stress.Failures == 0, stress.FirstFailure);
