@@ -8,5 +8,7 @@ internal static class CommandRegistry
     internal static IEnumerable<Command> All()
     {
         yield return VersionCommand.Create();
+        yield return BenchCommand.Create();
+        yield return BenchRunCommand.Create();
     }
 }

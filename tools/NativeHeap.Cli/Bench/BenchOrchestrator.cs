@@ -1,0 +1,157 @@
+// BenchOrchestrator: the parent side of `nheap bench`. Checks which allocators load, then runs
+// every (workload, allocator) pair once per repeat, each in its own child process (`nheap
+// bench-run`), interleaving the allocators (A B C D, then B C D A, ...) so that drift in the machine's
+// load spreads over all of them. Collects the child records into a report, prints the tables and
+// writes the JSON and SVG files.
+using System.Diagnostics;
+using System.Globalization;
+using NativeHeap.Workloads.Allocators;
+using NativeHeap.Workloads.Measurement;
+using NativeHeap.Workloads.Reporting;
+using NativeHeap.Workloads.Workloads;
+
+namespace NativeHeap.Cli.Bench;
+
+/// <summary>Runs the bench and reports.</summary>
+internal sealed class BenchOrchestrator(BenchOptions options, TextWriter output)
+{
+    /// <summary>Runs everything; returns 0 when every run succeeded.</summary>
+    public int Run()
+    {
+        var started = DateTime.UtcNow;
+        var skipped = new Dictionary<string, string>();
+        var allocators = new List<string>();
+        foreach (string name in options.Allocators)
+        {
+            if (AllocatorCatalog.TryGet(name, out AllocatorBinding? binding, out string reason))
+            {
+                allocators.Add(binding!.Name);
+            }
+            else
+            {
+                skipped[name] = reason;
+                output.WriteLine($"skipping {name}: {reason}");
+            }
+        }
+        var workloads = new List<Workload>();
+        foreach (string name in options.Workloads)
+        {
+            Workload? w = WorkloadCatalog.Find(name, options.Size);
+            if (w is null)
+            {
+                output.WriteLine($"unknown workload '{name}' (known: {string.Join(", ", WorkloadCatalog.Names)})");
+                return 2;
+            }
+            workloads.Add(w);
+        }
+        if (allocators.Count == 0)
+        {
+            output.WriteLine("no allocator could be loaded");
+            return 2;
+        }
+        string reference = allocators.Contains(AllocatorCatalog.NativeHeapName) ? AllocatorCatalog.NativeHeapName : allocators[0];
+        var report = new BenchReport
+        {
+            Started = started.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            Machine = BenchReport.DescribeMachine(),
+            Size = options.Size.ToString().ToLowerInvariant(),
+            Repeats = options.Repeats,
+            Reference = reference,
+            Allocators = allocators,
+            Skipped = skipped,
+        };
+        foreach (Workload w in workloads)
+        {
+            var summary = new WorkloadSummary { Workload = w.Name, Parameters = w.Parameters, Unit = w.Unit, Kind = w.Kind };
+            foreach (string a in allocators)
+            {
+                summary.Allocators.Add(new AllocatorSummary { Allocator = a });
+            }
+            report.Workloads.Add(summary);
+        }
+        output.WriteLine($"nheap bench: {workloads.Count} workloads × {allocators.Count} allocators ({string.Join(", ", allocators)}) × {options.Repeats} repeats, size {report.Size}; {report.Machine}");
+        bool allOk = true;
+        TimeSpan timeout = options.Size == BenchSize.Full ? TimeSpan.FromMinutes(20) : TimeSpan.FromMinutes(2);
+        var clock = Stopwatch.StartNew();
+        for (int repeat = 0; repeat < options.Repeats; repeat++)
+        {
+            for (int wi = 0; wi < workloads.Count; wi++)
+            {
+                Workload w = workloads[wi];
+                WorkloadSummary summary = report.Workloads[wi];
+                var line = new List<string>();
+                for (int k = 0; k < allocators.Count; k++)
+                {
+                    string a = allocators[(k + repeat) % allocators.Count];
+                    RunRecord record = RunChild(w.Name, a, timeout);
+                    AllocatorSummary target = summary.Allocators.First(s => s.Allocator == a);
+                    if (record.Error is null)
+                    {
+                        target.Runs.Add(record);
+                        string figure = w.Kind == MetricKind.Time ? Format.Seconds(record.Metric) : Format.Rate(record.Metric);
+                        line.Add($"{a} {figure} {Format.MiB(record.PeakRss)}");
+                    }
+                    else
+                    {
+                        allOk = false;
+                        target.Errors.Add(record.Error);
+                        line.Add($"{a} FAILED ({record.Error})");
+                    }
+                }
+                output.WriteLine($"[{clock.Elapsed:mm\\:ss}] repeat {repeat + 1}/{options.Repeats} {w.Name}: {string.Join(", ", line)}");
+            }
+        }
+        output.WriteLine();
+        TableWriter.Write(report, output);
+        if (options.JsonFile is not null)
+        {
+            File.WriteAllText(options.JsonFile.FullName, report.ToJson());
+            output.WriteLine($"wrote {options.JsonFile.FullName}");
+        }
+        if (options.SvgFile is not null)
+        {
+            File.WriteAllText(options.SvgFile.FullName, SvgChart.Render(report));
+            output.WriteLine($"wrote {options.SvgFile.FullName}");
+        }
+        output.WriteLine($"bench finished in {clock.Elapsed.TotalSeconds:0} s{(allOk ? "" : " (some runs failed, see above)")}");
+        return allOk ? 0 : 1;
+    }
+
+    // One child process: `nheap bench-run --workload W --allocator A --size S`.
+    private RunRecord RunChild(string workload, string allocator, TimeSpan timeout)
+    {
+        ProcessStartInfo info = SelfProcess.StartInfo(["bench-run", "--workload", workload, "--allocator", allocator, "--size", options.Size.ToString()]);
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        using var process = new Process { StartInfo = info };
+        var stdout = new List<string>();
+        var stderr = new List<string>();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (stdout) { stdout.Add(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (stderr) { stderr.Add(e.Data); } } };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+            return new RunRecord { Workload = workload, Allocator = allocator, Error = $"timed out after {timeout.TotalSeconds:0} s" };
+        }
+        process.WaitForExit();
+        RunRecord? record;
+        lock (stdout)
+        {
+            record = stdout.Select(RunRecord.TryParse).LastOrDefault(r => r is not null);
+        }
+        if (record is not null)
+        {
+            return record;
+        }
+        string detail;
+        lock (stderr)
+        {
+            detail = string.Join(" / ", stderr.Where(l => l.Length > 0).Take(3));
+        }
+        return new RunRecord { Workload = workload, Allocator = allocator, Error = $"exit code {process.ExitCode}: {detail}" };
+    }
+}
