@@ -20,7 +20,7 @@ public sealed class CacheLocality : Workload
     {
         _scratch = scratch;
         _threads = multiThreaded ? CoreCount : 1;
-        _repetitions = BySize(2_000, 40_000, 2_000_000);
+        _repetitions = BySize(2_000, 20_000, 2_000_000);
     }
 
     /// <inheritdoc/>

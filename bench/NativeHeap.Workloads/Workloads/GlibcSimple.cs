@@ -13,7 +13,7 @@ public sealed class GlibcSimple : Workload
     private readonly int _iterations;
 
     /// <summary>glibc-simple at <paramref name="size"/>.</summary>
-    public GlibcSimple(BenchSize size) : base("glibc-simple", size) => _iterations = BySize(20_000, 100_000, 2_000_000);
+    public GlibcSimple(BenchSize size) : base("glibc-simple", size) => _iterations = BySize(20_000, 40_000, 2_000_000);
 
     /// <inheritdoc/>
     public override MetricKind Kind => MetricKind.Time;

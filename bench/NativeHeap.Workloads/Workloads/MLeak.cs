@@ -18,7 +18,7 @@ public sealed class MLeak : Workload
     public MLeak(BenchSize size, bool hundred) : base(hundred ? "mleak100" : "mleak10", size)
     {
         _iter = hundred ? 50 : 5;
-        _rounds = hundred ? BySize(20, 200, _iter * BaseIterations) : BySize(2, 20, _iter * BaseIterations);
+        _rounds = hundred ? BySize(20, 100, _iter * BaseIterations) : BySize(2, 10, _iter * BaseIterations);
     }
 
     /// <inheritdoc/>

@@ -21,8 +21,8 @@ public sealed class MStress : Workload
     public MStress(BenchSize size) : base("mstressN", size)
     {
         _threads = CoreCount;
-        _scale = BySize(4, 50, 50);
-        _rounds = BySize(2, 10, 25);
+        _scale = BySize(4, 10, 50);
+        _rounds = BySize(2, 3, 25);
     }
 
     /// <inheritdoc/>
