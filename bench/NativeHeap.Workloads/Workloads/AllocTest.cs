@@ -20,7 +20,7 @@ public sealed class AllocTest : Workload
     public AllocTest(BenchSize size, bool multiThreaded) : base(multiThreaded ? "alloc-testN" : "alloc-test1", size)
     {
         _threads = multiThreaded ? Math.Min(CoreCount, 16) : 1;
-        _iterations = BySize(100_000L, 300_000L, 100_000_000L);
+        _iterations = BySize(100_000L, 500_000L, 100_000_000L);
     }
 
     /// <inheritdoc/>

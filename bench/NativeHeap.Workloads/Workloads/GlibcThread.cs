@@ -21,7 +21,7 @@ public sealed class GlibcThread : Workload
     public GlibcThread(BenchSize size) : base("glibc-thread", size)
     {
         _threads = CoreCount;
-        _seconds = BySize(0.05, 0.1, 2.0);
+        _seconds = BySize(0.05, 0.2, 2.0);
         var rand = new GlibcRandom(1);
         for (int i = 0; i < BlockSizes; i++)
         {

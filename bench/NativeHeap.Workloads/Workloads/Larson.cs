@@ -20,7 +20,7 @@ public sealed class Larson : Workload
     public Larson(BenchSize size, bool sized) : base(sized ? "larsonN-sized" : "larsonN", size)
     {
         _sized = sized;
-        _seconds = BySize(0.05, 0.1, 5.0);
+        _seconds = BySize(0.05, 0.2, 5.0);
         _chunksPerThread = BySize(500, 5000, 5000);
         _threads = CoreCount;
     }

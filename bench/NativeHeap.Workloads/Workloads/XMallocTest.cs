@@ -18,7 +18,7 @@ public sealed class XMallocTest : Workload
     public XMallocTest(BenchSize size) : base("xmalloc-testN", size)
     {
         _workers = CoreCount;
-        _seconds = BySize(0.05, 0.1, 5.0);
+        _seconds = BySize(0.05, 0.2, 5.0);
     }
 
     /// <inheritdoc/>

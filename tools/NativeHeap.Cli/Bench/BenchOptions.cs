@@ -18,6 +18,13 @@ internal sealed class BenchOptions
     /// <summary>Runs per (workload, allocator).</summary>
     public int Repeats { get; init; } = 5;
 
+    /// <summary>
+    /// True: one child process per (workload, allocator, repeat). False: one child per (allocator,
+    /// repeat) that runs every workload in turn, resetting the peak-RSS mark and purging between
+    /// workloads (faster: fewer runtime start-ups).
+    /// </summary>
+    public bool ProcessPerRun { get; init; }
+
     /// <summary>Where to write the JSON, or null.</summary>
     public FileInfo? JsonFile { get; init; }
 

@@ -71,34 +71,46 @@ internal sealed class BenchOrchestrator(BenchOptions options, TextWriter output)
         }
         output.WriteLine($"nheap bench: {workloads.Count} workloads × {allocators.Count} allocators ({string.Join(", ", allocators)}) × {options.Repeats} repeats, size {report.Size}; {report.Machine}");
         bool allOk = true;
-        TimeSpan timeout = options.Size == BenchSize.Full ? TimeSpan.FromMinutes(20) : TimeSpan.FromMinutes(2);
+        TimeSpan timeout = options.Size == BenchSize.Full ? TimeSpan.FromMinutes(20) : TimeSpan.FromMinutes(3);
+        string mode = options.ProcessPerRun ? "one child process per run" : "one child process per allocator and repeat";
+        output.WriteLine($"allocators interleaved, {mode}");
         var clock = Stopwatch.StartNew();
         for (int repeat = 0; repeat < options.Repeats; repeat++)
         {
-            for (int wi = 0; wi < workloads.Count; wi++)
+            if (options.ProcessPerRun)
             {
-                Workload w = workloads[wi];
-                WorkloadSummary summary = report.Workloads[wi];
-                var line = new List<string>();
+                foreach (Workload w in workloads)
+                {
+                    var line = new List<string>();
+                    for (int k = 0; k < allocators.Count; k++)
+                    {
+                        string a = allocators[(k + repeat) % allocators.Count];
+                        RunRecord record = RunChild([w.Name], a, timeout)[0];
+                        allOk &= Add(report, w, record);
+                        line.Add(Describe(w, record));
+                    }
+                    output.WriteLine($"[{clock.Elapsed:mm\\:ss}] repeat {repeat + 1}/{options.Repeats} {w.Name}: {string.Join(", ", line)}");
+                }
+            }
+            else
+            {
                 for (int k = 0; k < allocators.Count; k++)
                 {
                     string a = allocators[(k + repeat) % allocators.Count];
-                    RunRecord record = RunChild(w.Name, a, timeout);
-                    AllocatorSummary target = summary.Allocators.First(s => s.Allocator == a);
-                    if (record.Error is null)
+                    List<RunRecord> records = RunChild([.. workloads.Select(w => w.Name)], a, timeout * workloads.Count);
+                    var failures = new List<string>();
+                    for (int i = 0; i < workloads.Count; i++)
                     {
-                        target.Runs.Add(record);
-                        string figure = w.Kind == MetricKind.Time ? Format.Seconds(record.Metric) : Format.Rate(record.Metric);
-                        line.Add($"{a} {figure} {Format.MiB(record.PeakRss)}");
+                        if (!Add(report, workloads[i], records[i]))
+                        {
+                            allOk = false;
+                            failures.Add($"{workloads[i].Name}: {records[i].Error}");
+                        }
                     }
-                    else
-                    {
-                        allOk = false;
-                        target.Errors.Add(record.Error);
-                        line.Add($"{a} FAILED ({record.Error})");
-                    }
+                    string status = failures.Count == 0 ? "all ran" : "FAILED " + string.Join("; ", failures);
+                    double seconds = records.Where(r => r.Error is null).Sum(r => r.Seconds);
+                    output.WriteLine($"[{clock.Elapsed:mm\\:ss}] repeat {repeat + 1}/{options.Repeats} {a,-10} {workloads.Count - failures.Count}/{workloads.Count} workloads ({seconds:0.0} s measured), {status}");
                 }
-                output.WriteLine($"[{clock.Elapsed:mm\\:ss}] repeat {repeat + 1}/{options.Repeats} {w.Name}: {string.Join(", ", line)}");
             }
         }
         output.WriteLine();
@@ -117,9 +129,47 @@ internal sealed class BenchOrchestrator(BenchOptions options, TextWriter output)
         return allOk ? 0 : 1;
     }
 
-    // One child process: `nheap bench-run --workload W --allocator A --size S`.
-    private RunRecord RunChild(string workload, string allocator, TimeSpan timeout)
+    private static bool Add(BenchReport report, Workload w, RunRecord record)
     {
+        AllocatorSummary target = report.Workloads.First(s => s.Workload == w.Name).Allocators.First(s => s.Allocator == record.Allocator);
+        if (record.Error is null)
+        {
+            target.Runs.Add(record);
+            return true;
+        }
+        target.Errors.Add(record.Error);
+        return false;
+    }
+
+    private static string Describe(Workload w, RunRecord record)
+    {
+        if (record.Error is not null)
+        {
+            return $"{record.Allocator} FAILED ({record.Error})";
+        }
+        string figure = w.Kind == MetricKind.Time ? Format.Seconds(record.Metric) : Format.Rate(record.Metric);
+        return $"{record.Allocator} {figure} {Format.MiB(record.PeakRss)}";
+    }
+
+    // One child process: `nheap bench-run --workload W1,W2,... --allocator A --size S`; one record
+    // per workload, in order (an error record for each workload the child did not report).
+    private List<RunRecord> RunChild(IReadOnlyList<string> workloads, string allocator, TimeSpan timeout)
+    {
+        List<RunRecord> results = [];
+        string? failure = null;
+        RunRecord? single = RunChildRaw(workloads, allocator, timeout, results);
+        if (single is not null)
+        {
+            failure = single.Error;
+        }
+        return [.. workloads.Select(w => results.LastOrDefault(r => r.Workload == w)
+            ?? new RunRecord { Workload = w, Allocator = allocator, Error = failure ?? "the child process did not report this workload" })];
+    }
+
+    // Runs the child, collecting its records into results; returns an error record if it failed.
+    private RunRecord? RunChildRaw(IReadOnlyList<string> workloads, string allocator, TimeSpan timeout, List<RunRecord> results)
+    {
+        string workload = string.Join(',', workloads);
         ProcessStartInfo info = SelfProcess.StartInfo(["bench-run", "--workload", workload, "--allocator", allocator, "--size", options.Size.ToString()]);
         // Hot methods that are not inlined (the allocator's own) reach tier 1 after 30 calls at once,
         // instead of after the default 100 ms start-up delay that would eat a quick run.
@@ -138,17 +188,20 @@ internal sealed class BenchOrchestrator(BenchOptions options, TextWriter output)
         {
             process.Kill(entireProcessTree: true);
             process.WaitForExit();
+            lock (stdout)
+            {
+                results.AddRange(stdout.Select(RunRecord.TryParse).OfType<RunRecord>());
+            }
             return new RunRecord { Workload = workload, Allocator = allocator, Error = $"timed out after {timeout.TotalSeconds:0} s" };
         }
         process.WaitForExit();
-        RunRecord? record;
         lock (stdout)
         {
-            record = stdout.Select(RunRecord.TryParse).LastOrDefault(r => r is not null);
+            results.AddRange(stdout.Select(RunRecord.TryParse).OfType<RunRecord>());
         }
-        if (record is not null)
+        if (process.ExitCode == 0 || results.Count == workloads.Count)
         {
-            return record;
+            return null;
         }
         string detail;
         lock (stderr)

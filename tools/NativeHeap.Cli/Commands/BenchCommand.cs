@@ -27,6 +27,11 @@ internal static class BenchCommand
         var repeats = new Option<int>("--repeats") { Description = "Runs per workload and allocator", DefaultValueFactory = _ => 5 };
         var json = new Option<FileInfo?>("--json") { Description = "Write the results (all runs) as JSON to this file" };
         var svg = new Option<FileInfo?>("--svg") { Description = "Write an SVG chart of the ratios to this file" };
+        var isolation = new Option<string?>("--isolation")
+        {
+            Description = "run: a child process per workload run (default for full runs); allocator: a child per allocator and repeat running all workloads (default for --quick)",
+        };
+        isolation.AcceptOnlyFromAmong("run", "allocator");
         var size = new Option<BenchSize?>("--size") { Description = "Override the size (Tiny, Quick, Full)", Hidden = true };
         var command = new Command("bench", "Run the mimalloc-bench workloads on NativeHeap, glibc, jemalloc, mimalloc and tcmalloc");
         command.Options.Add(quick);
@@ -35,6 +40,7 @@ internal static class BenchCommand
         command.Options.Add(repeats);
         command.Options.Add(json);
         command.Options.Add(svg);
+        command.Options.Add(isolation);
         command.Options.Add(size);
         command.SetAction(parse =>
         {
@@ -43,9 +49,11 @@ internal static class BenchCommand
                 // jemalloc is probed in this process too: start again with the static TLS reserve.
                 return SelfProcess.ReExecWithTunables(Environment.GetCommandLineArgs().Skip(1));
             }
+            BenchSize benchSize = parse.GetValue(size) ?? (parse.GetValue(quick) ? BenchSize.Quick : BenchSize.Full);
             var options = new BenchOptions
             {
-                Size = parse.GetValue(size) ?? (parse.GetValue(quick) ? BenchSize.Quick : BenchSize.Full),
+                Size = benchSize,
+                ProcessPerRun = (parse.GetValue(isolation) ?? (benchSize == BenchSize.Full ? "run" : "allocator")) == "run",
                 Workloads = parse.GetValue(workloads) is { Length: > 0 } w ? [.. w.SelectMany(SplitList)] : [.. WorkloadCatalog.Names],
                 Allocators = parse.GetValue(allocators) is { Length: > 0 } a ? [.. a.SelectMany(SplitList)] : [.. AllocatorCatalog.Names],
                 Repeats = Math.Max(1, parse.GetValue(repeats)),

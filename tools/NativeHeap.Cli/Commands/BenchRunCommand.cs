@@ -7,53 +7,64 @@ using NativeHeap.Workloads.Workloads;
 namespace NativeHeap.Cli.Commands;
 
 /// <summary>
-/// <c>nheap bench-run</c> (hidden): the child process of <c>nheap bench</c>. Runs one workload on one
-/// allocator in a fresh process and prints one <see cref="RunRecord"/> line.
+/// <c>nheap bench-run</c> (hidden): the child process of <c>nheap bench</c>. Runs one or more workloads,
+/// one after the other, on one allocator and prints one <see cref="RunRecord"/> line per workload.
 /// </summary>
 internal static class BenchRunCommand
 {
     internal static Command Create()
     {
-        var workload = new Option<string>("--workload") { Description = "Workload name", Required = true };
+        var workload = new Option<string[]>("--workload")
+        {
+            Description = "Workload names, run one after the other",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+        };
         var allocator = new Option<string>("--allocator") { Description = "Allocator name", Required = true };
         var size = new Option<BenchSize>("--size") { Description = "Tiny, Quick or Full", DefaultValueFactory = _ => BenchSize.Quick };
-        var command = new Command("bench-run", "Run one workload on one allocator in this process (used by `nheap bench`)") { Hidden = true };
+        var command = new Command("bench-run", "Run workloads on one allocator in this process (used by `nheap bench`)") { Hidden = true };
         command.Options.Add(workload);
         command.Options.Add(allocator);
         command.Options.Add(size);
         command.SetAction(parse =>
         {
-            string workloadName = parse.GetValue(workload)!;
+            string[] workloadNames = [.. parse.GetValue(workload)!.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries))];
             string allocatorName = parse.GetValue(allocator)!;
             BenchSize benchSize = parse.GetValue(size);
             if (!SelfProcess.HasJemallocTunables)
             {
-                return SelfProcess.ReExecWithTunables(["bench-run", "--workload", workloadName, "--allocator", allocatorName, "--size", benchSize.ToString()]);
+                return SelfProcess.ReExecWithTunables(["bench-run", "--workload", string.Join(',', workloadNames), "--allocator", allocatorName, "--size", benchSize.ToString()]);
             }
-            Workload? w = WorkloadCatalog.Find(workloadName, benchSize);
-            RunRecord record;
-            if (w is null)
+            bool ok = true;
+            foreach (string workloadName in workloadNames)
             {
-                record = new RunRecord { Workload = workloadName, Allocator = allocatorName, Error = "unknown workload" };
+                RunRecord record = RunOne(workloadName, allocatorName, benchSize);
+                Console.WriteLine(record.ToLine());
+                ok &= record.Error is null;
             }
-            else if (!AllocatorCatalog.TryGet(allocatorName, out AllocatorBinding? binding, out string reason))
-            {
-                record = new RunRecord { Workload = workloadName, Allocator = allocatorName, Error = reason };
-            }
-            else
-            {
-                try
-                {
-                    record = MeasuredRun.Execute(binding!, w);
-                }
-                catch (Exception e)
-                {
-                    record = new RunRecord { Workload = workloadName, Allocator = allocatorName, Error = $"{e.GetType().Name}: {e.Message}" };
-                }
-            }
-            Console.WriteLine(record.ToLine());
-            return record.Error is null ? 0 : 1;
+            return ok ? 0 : 1;
         });
         return command;
+    }
+
+    private static RunRecord RunOne(string workloadName, string allocatorName, BenchSize size)
+    {
+        Workload? w = WorkloadCatalog.Find(workloadName, size);
+        if (w is null)
+        {
+            return new RunRecord { Workload = workloadName, Allocator = allocatorName, Error = "unknown workload" };
+        }
+        if (!AllocatorCatalog.TryGet(allocatorName, out AllocatorBinding? binding, out string reason))
+        {
+            return new RunRecord { Workload = workloadName, Allocator = allocatorName, Error = reason };
+        }
+        try
+        {
+            return MeasuredRun.Execute(binding!, w);
+        }
+        catch (Exception e)
+        {
+            return new RunRecord { Workload = workloadName, Allocator = allocatorName, Error = $"{e.GetType().Name}: {e.Message}" };
+        }
     }
 }
