@@ -1,0 +1,110 @@
+// Arena.Large: large blocks — size classes from 16 KiB up to LargeMax — as page runs inside chunks,
+// including in-place growth into a following free run and in-place shrinking.
+using NativeHeap.Core;
+using NativeHeap.Os;
+
+namespace NativeHeap.General;
+
+internal unsafe partial struct Arena
+{
+    /// <summary>Largest class served from chunk runs; bigger blocks are huge (mapped on their own).</summary>
+    internal const nuint LargeMax = 2 * 1024 * 1024;
+
+    /// <summary>Allocates a large block of class <paramref name="cls"/>; null when memory is exhausted.</summary>
+    internal static void* LargeAlloc(Arena* a, int cls, nuint usize, nuint alignment, bool zero)
+    {
+        uint pages = (uint)(usize >> OsMemory.LgPageSize);
+        uint alignPages = alignment <= OsMemory.PageSize ? 1 : (uint)(alignment >> OsMemory.LgPageSize);
+        a->Lock.Enter();
+        PageDesc* d = AllocRun(a, pages, alignPages, out bool zeroed);
+        if (d != null)
+        {
+            d->Kind = PageKind.Large;
+            d->Bin = (ushort)cls;
+            d->Chunk->PageBin[d->Index] = a->FastFree != 0 && cls < Heap.s_cacheBins ? (byte)(cls + 1) : (byte)0;
+            a->LargeNMalloc[cls - SizeClasses.NBins]++;
+            a->LargeCur[cls - SizeClasses.NBins]++;
+            a->LargeRequests++;
+            DecayTick(a);
+        }
+        a->Lock.Exit();
+        if (d == null) return null;
+        void* p = d->Address;
+        if (zero && !zeroed) NativeMemory.Clear(p, usize);
+        return p;
+    }
+
+    /// <summary>Frees a large block whose head descriptor is <paramref name="d"/>.</summary>
+    internal static void LargeFree(Arena* a, PageDesc* d)
+    {
+        a->Lock.Enter();
+        LargeFreeLocked(a, d);
+        DecayTick(a);
+        a->Lock.Exit();
+    }
+
+    internal static void LargeFreeLocked(Arena* a, PageDesc* d)
+    {
+        Debug.Assert(d->Kind == PageKind.Large);
+        int slot = d->Bin - SizeClasses.NBins;
+        a->LargeNDalloc[slot]++;
+        a->LargeCur[slot]--;
+        FreeRun(a, d);
+    }
+
+    /// <summary>
+    /// Resizes a large block in place to class <paramref name="newCls"/> (also large): shrinking frees the
+    /// tail pages, growing takes pages from a free run that directly follows. False when it cannot.
+    /// </summary>
+    internal static bool LargeResizeInPlace(Arena* a, PageDesc* d, int newCls, nuint newUsize, bool zero)
+    {
+        uint oldPages = d->Pages, newPages = (uint)(newUsize >> OsMemory.LgPageSize);
+        if (newPages == oldPages) return true;
+        Chunk* c = d->Chunk;
+        uint head = d->Index;
+        bool cacheable = a->FastFree != 0 && newCls < Heap.s_cacheBins;
+        a->Lock.Enter();
+        try
+        {
+            if (newPages < oldPages)
+            {
+                uint tailFirst = head + newPages, tailCount = oldPages - newPages;
+                ChangeClass(a, d, newCls, newPages, cacheable);
+                a->ActivePages -= tailCount;
+                c->Pages[tailFirst].Kind = PageKind.Header;
+                c->Pages[head + oldPages - 1].Kind = PageKind.Header;
+                InsertFree(a, c, tailFirst, tailCount, RunState.Dirty, HeapClock.Now());
+                if (a->DirtyDecayMs == 0) PurgeLocked(a, RunState.Dirty, long.MaxValue);
+                return true;
+            }
+            uint next = head + oldPages, extra = newPages - oldPages;
+            if (next >= Chunk.PagesPerChunk) return false;
+            PageDesc* run = &c->Pages[next];
+            if (run->Kind != PageKind.Free || run->Pages < extra) return false;
+            RunState state = Carve(a, run, next, extra);
+            a->ActivePages += extra;
+            c->Pages[next].Kind = PageKind.Header;
+            c->Pages[next + extra - 1].Kind = PageKind.Header;
+            ChangeClass(a, d, newCls, newPages, cacheable);
+            if (zero && state != RunState.Clean)
+                NativeMemory.Clear((byte*)c + ((nuint)next << OsMemory.LgPageSize), (nuint)extra << OsMemory.LgPageSize);
+            return true;
+        }
+        finally
+        {
+            a->Lock.Exit();
+        }
+    }
+
+    private static void ChangeClass(Arena* a, PageDesc* d, int newCls, uint newPages, bool cacheable)
+    {
+        int oldSlot = d->Bin - SizeClasses.NBins, newSlot = newCls - SizeClasses.NBins;
+        a->LargeNDalloc[oldSlot]++;
+        a->LargeCur[oldSlot]--;
+        a->LargeNMalloc[newSlot]++;
+        a->LargeCur[newSlot]++;
+        d->Bin = (ushort)newCls;
+        d->Pages = newPages;
+        d->Chunk->PageBin[d->Index] = cacheable ? (byte)(newCls + 1) : (byte)0;
+    }
+}

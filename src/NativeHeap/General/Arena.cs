@@ -1,0 +1,287 @@
+// Arena: one independent allocator — its chunks, free page runs, large blocks, huge blocks and the
+// bins of small classes — living in native memory (MetaAlloc) so locks and lists never move.
+//
+// Terms and locking:
+//  - Lock protects the page layer: the chunk list, the three free sets (dirty, muzzy, clean), page
+//    descriptors of runs, large and huge blocks, decay state and the arena's page statistics.
+//  - Each Bin (trailing the Arena struct, one per small class) has its own lock for its slabs; a bin
+//    lock may be held while taking the arena lock, never the other way round.
+//  - OS / memory-source calls (map, purge, release) are made with the arena lock released; runs
+//    being purged are marked busy (Kind Header) so no neighbour coalesces with them meanwhile.
+// Invariants: every page of a chunk is in exactly one run (see Chunk); MappedBytes equals the bytes
+// of its chunks and huge mappings; ActivePages equals the pages of live slabs and large blocks.
+using System.Runtime.CompilerServices;
+using NativeHeap.Core;
+using NativeHeap.Os;
+
+namespace NativeHeap.General;
+
+internal unsafe partial struct Arena
+{
+    internal const int NLarge = SizeClasses.NClasses - SizeClasses.NBins;
+
+    internal NativeLock Lock;
+    internal int Index;
+    internal int SourceId;
+    internal byte Explicit;          // created by CreateArena: frees never use the implicit thread caches
+    internal byte Destroyed;
+    internal byte FastFree;          // PageBin entries may be set (tcache on, no checked/junk modes)
+    internal long DirtyDecayMs;
+    internal long MuzzyDecayMs;
+    internal long LastDecay;
+    internal int DecayTicks;
+    internal int NChunks;
+    internal int NThreads;           // threads whose cache is attached to this arena
+    internal Chunk* Chunks;
+    internal Chunk* HugeList;
+    internal FreeSet Dirty;
+    internal FreeSet Muzzy;
+    internal FreeSet Clean;
+
+    // Statistics (under Lock).
+    internal long MappedBytes;
+    internal long ActivePages;
+    internal long HugeBytes;         // usable bytes of live huge blocks
+    internal long HugeCount;
+    internal long PurgeCalls;        // purge passes that did work
+    internal long PurgeMadvise;      // source purge calls
+    internal long PurgedPages;
+    internal long LargeRequests;
+    internal fixed long LargeNMalloc[NLarge];
+    internal fixed long LargeNDalloc[NLarge];
+    internal fixed long LargeCur[NLarge];
+
+    internal static readonly int BinsOffset = (sizeof(Arena) + 63) & ~63;
+    internal static int TotalSize => BinsOffset + SizeClasses.NBins * sizeof(Bin);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Bin* BinOf(Arena* a, int cls) => (Bin*)((byte*)a + BinsOffset) + cls;
+
+    internal static FreeSet* SetOf(Arena* a, RunState s)
+        => s == RunState.Dirty ? &a->Dirty : s == RunState.Muzzy ? &a->Muzzy : &a->Clean;
+
+    /// <summary>Creates an arena in metadata memory; null when metadata memory is exhausted.</summary>
+    internal static Arena* Create(int index, int sourceId, bool isExplicit, HeapOptions o)
+    {
+        Arena* a = (Arena*)MetaAlloc.TryAlloc((nuint)TotalSize);
+        if (a == null) return null;
+        a->Index = index;
+        a->SourceId = sourceId;
+        a->Explicit = isExplicit ? (byte)1 : (byte)0;
+        a->FastFree = (byte)(!isExplicit && o.ThreadCache && !o.Checked && o.Junk == JunkFill.None && !o.Zero ? 1 : 0);
+        a->DirtyDecayMs = o.DirtyDecayMs;
+        a->MuzzyDecayMs = o.MuzzyDecayMs;
+        a->LastDecay = HeapClock.Now();
+        for (int i = 0; i < SizeClasses.NBins; i++) BinOf(a, i)->Class = (ushort)i;
+        return a;
+    }
+
+    // ---- chunks -------------------------------------------------------------------------------
+
+    /// <summary>Maps a new chunk and adds its pages as one free run. Called with the lock held; drops it meanwhile.</summary>
+    private static bool TryGrow(Arena* a)
+    {
+        IMemorySource source = MemorySources.Get(a->SourceId);
+        a->Lock.Exit();
+        void* mem = source.Allocate(null, Chunk.Size, Chunk.Size, out bool zeroed);
+        a->Lock.Enter();
+        if (mem == null) return false;
+        if (((nuint)mem & (Chunk.Size - 1)) != 0)
+        {
+            source.TryRelease(mem, Chunk.Size);
+            throw new InvalidOperationException($"memory source {source.GetType().Name} returned a block that is not aligned to {Chunk.Size} bytes");
+        }
+        Chunk* c = (Chunk*)mem;
+        if (!zeroed) NativeMemory.Clear(c, (nuint)(Chunk.HeaderPages * OsMemory.PageSize));
+        c->Arena = a;
+        c->Kind = ChunkKind.Arena;
+        c->SourceId = a->SourceId;
+        c->MapSize = Chunk.Size;
+        PageDesc* pages = c->Pages;
+        for (int i = 0; i < Chunk.PagesPerChunk; i++) pages[i].Chunk = c;
+        c->Next = a->Chunks;
+        if (a->Chunks != null) a->Chunks->Prev = c;
+        a->Chunks = c;
+        a->NChunks++;
+        a->MappedBytes += (long)Chunk.Size;
+        PageMap.Set(c, Chunk.Size, c);
+        InsertFree(a, c, Chunk.HeaderPages, Chunk.UsablePages, zeroed ? RunState.Clean : RunState.Dirty, HeapClock.Now());
+        return true;
+    }
+
+    /// <summary>Returns a chunk that is one clean free run to its source. Called with the lock held; drops it meanwhile.</summary>
+    private static void ReleaseChunk(Arena* a, Chunk* c)
+    {
+        PageDesc* run = &c->Pages[Chunk.HeaderPages];
+        Debug.Assert(run->Kind == PageKind.Free && run->Pages == Chunk.UsablePages && run->State == RunState.Clean);
+        a->Clean.Remove(run, aged: false);
+        c->FreePages = c->CleanPages = 0;
+        if (c->Prev != null) c->Prev->Next = c->Next; else a->Chunks = c->Next;
+        if (c->Next != null) c->Next->Prev = c->Prev;
+        a->NChunks--;
+        a->MappedBytes -= (long)Chunk.Size;
+        PageMap.Set(c, Chunk.Size, null);
+        IMemorySource source = MemorySources.Get(c->SourceId);
+        a->Lock.Exit();
+        source.TryRelease(c, Chunk.Size);
+        a->Lock.Enter();
+    }
+
+    // ---- runs ---------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Adds pages [first, first+count) of chunk c as a free run of the given state, merging with free
+    /// neighbours of the same state. Lock held.
+    /// </summary>
+    internal static void InsertFree(Arena* a, Chunk* c, uint first, uint count, RunState state, long stamp)
+    {
+        PageDesc* pages = c->Pages;
+        c->FreePages += count;
+        if (state == RunState.Clean) c->CleanPages += count;
+        bool aged = state != RunState.Clean;
+        FreeSet* set = SetOf(a, state);
+        if (first > Chunk.HeaderPages)
+        {
+            PageDesc* prevTail = &pages[first - 1];
+            if (prevTail->Kind == PageKind.Free && prevTail->State == state)
+            {
+                PageDesc* prev = &pages[prevTail->Head];
+                set->Remove(prev, aged);
+                if (prev->Stamp > stamp) stamp = prev->Stamp;
+                prevTail->Kind = PageKind.Header;
+                count += first - prevTail->Head;
+                first = prevTail->Head;
+            }
+        }
+        uint end = first + count;
+        if (end < Chunk.PagesPerChunk)
+        {
+            PageDesc* next = &pages[end];
+            if (next->Kind == PageKind.Free && next->State == state)
+            {
+                set->Remove(next, aged);
+                if (next->Stamp > stamp) stamp = next->Stamp;
+                next->Kind = PageKind.Header;
+                count += next->Pages;
+                end = first + count;
+            }
+        }
+        PageDesc* head = &pages[first];
+        head->Kind = PageKind.Free;
+        head->State = state;
+        head->Pages = count;
+        head->Head = first;
+        head->Stamp = stamp;
+        head->Flags = 0;
+        PageDesc* tail = &pages[end - 1];
+        tail->Kind = PageKind.Free;
+        tail->State = state;
+        tail->Pages = count;
+        tail->Head = first;
+        set->Insert(head, aged);
+    }
+
+    /// <summary>
+    /// Carves pages [start, start+count) out of free run <paramref name="run"/>, leaving the pieces
+    /// before and after as free runs of the same state. Returns the state the pages had. Lock held.
+    /// </summary>
+    private static RunState Carve(Arena* a, PageDesc* run, uint start, uint count)
+    {
+        Chunk* c = run->Chunk;
+        PageDesc* pages = c->Pages;
+        RunState state = run->State;
+        bool aged = state != RunState.Clean;
+        FreeSet* set = SetOf(a, state);
+        uint head = run->Index, total = run->Pages, end = head + total;
+        Debug.Assert(start >= head && start + count <= end);
+        c->FreePages -= count;
+        if (state == RunState.Clean) c->CleanPages -= count;
+        if (start > head)
+        {
+            // The leading piece keeps the head descriptor and its age position.
+            uint lead = start - head;
+            run->Pages = lead;
+            set->Rebucket(run, total);
+            PageDesc* tail = &pages[start - 1];
+            tail->Kind = PageKind.Free;
+            tail->State = state;
+            tail->Pages = lead;
+            tail->Head = head;
+        }
+        else
+        {
+            set->Remove(run, aged);
+        }
+        uint after = start + count;
+        if (after < end)
+        {
+            PageDesc* t = &pages[after];
+            t->Kind = PageKind.Free;
+            t->State = state;
+            t->Pages = end - after;
+            t->Head = after;
+            t->Stamp = run->Stamp;
+            t->Flags = 0;
+            PageDesc* tt = &pages[end - 1];
+            tt->Kind = PageKind.Free;
+            tt->State = state;
+            tt->Pages = end - after;
+            tt->Head = after;
+            set->Insert(t, aged);
+        }
+        return state;
+    }
+
+    /// <summary>
+    /// Finds and carves <paramref name="pages"/> pages aligned to <paramref name="alignPages"/>,
+    /// growing the arena when nothing fits. Returns the head descriptor (not yet typed) and whether the
+    /// pages are known zero, or null when the memory source is exhausted. Lock held.
+    /// </summary>
+    internal static PageDesc* AllocRun(Arena* a, uint pages, uint alignPages, out bool zeroed)
+    {
+        Debug.Assert(pages + alignPages - 1 <= Chunk.UsablePages);
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            PageDesc* run = a->Dirty.Find(pages, alignPages);
+            if (run == null) run = a->Muzzy.Find(pages, alignPages);
+            if (run == null) run = a->Clean.Find(pages, alignPages);
+            if (run != null)
+            {
+                uint start = FreeSet.AlignedStart(run, pages, alignPages);
+                RunState state = Carve(a, run, start, pages);
+                zeroed = state == RunState.Clean;
+                PageDesc* d = &run->Chunk->Pages[start];
+                d->Kind = PageKind.Header;          // the caller types the head (Slab or Large)
+                if (pages > 1) d[pages - 1].Kind = PageKind.Header;
+                d->Pages = pages;
+                d->Head = start;
+                d->Flags = 0;
+                a->ActivePages += pages;
+                return d;
+            }
+            if (!TryGrow(a)) break;
+        }
+        zeroed = false;
+        return null;
+    }
+
+    /// <summary>Frees a run (slab or large block) back to the dirty set, purging at once when decay is 0. Lock held.</summary>
+    internal static void FreeRun(Arena* a, PageDesc* d)
+    {
+        Chunk* c = d->Chunk;
+        uint first = d->Index, count = d->Pages;
+        a->ActivePages -= count;
+        if (d->Kind == PageKind.Slab)
+        {
+            NativeMemory.Clear(&c->PageBin[first], count);
+            for (uint i = first; i < first + count; i++) c->Pages[i].Kind = PageKind.Header;
+        }
+        else
+        {
+            c->PageBin[first] = 0;
+            d->Kind = PageKind.Header;
+        }
+        InsertFree(a, c, first, count, RunState.Dirty, HeapClock.Now());
+        if (a->DirtyDecayMs == 0) PurgeLocked(a, RunState.Dirty, long.MaxValue);
+    }
+}

@@ -1,0 +1,391 @@
+// Heap.Slow: everything off the fast paths — initialisation, cache creation, the general allocation
+// and free paths (alignment, zeroing, explicit arenas and caches, large and huge blocks), realloc,
+// in-place resizing, usable size and out-of-memory handling. All of it is out of line.
+using System.Runtime.CompilerServices;
+using NativeHeap.Core;
+using NativeHeap.General;
+using NativeHeap.Os;
+
+namespace NativeHeap;
+
+public static unsafe partial class Heap
+{
+    // Settings frozen at initialisation (not readonly: they are set once, after the type is loaded).
+    internal static bool s_checked;
+    internal static bool s_cacheEnabled;
+    internal static int s_cacheBins = SizeClasses.SizeToIndex(SizeClasses.LookupMax) + 1;
+    internal static int s_maxCachedClass;
+    internal static JunkFill s_junk;
+    internal static bool s_zero;
+    internal static OomBehavior s_oom;
+
+    private static readonly Lock s_initLock = new();
+    private static volatile bool s_initialized;
+    private static HeapOptions? s_pending;
+    private static HeapOptions s_options = new();
+    private static uint s_exitKey;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* MallocSlow(nuint size) => AllocCore(size, 1, zero: false, arenaIndex: -1, cacheId: -1);
+
+    /// <summary>
+    /// Sets the heap's options. Must be called before the first allocation; NATIVEHEAP_CONF is applied
+    /// on top at first use.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The heap is already in use.</exception>
+    /// <exception cref="ArgumentException">The options contradict each other or are out of range.</exception>
+    public static void Configure(HeapOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        lock (s_initLock)
+        {
+            if (s_initialized) throw new InvalidOperationException("NativeHeap.Heap.Configure must be called before the heap's first use");
+            s_pending = options.Clone();
+        }
+    }
+
+    /// <summary>The options in force (after NATIVEHEAP_CONF was applied). Initialises the heap.</summary>
+    public static HeapOptions Options
+    {
+        get
+        {
+            EnsureInitialized();
+            return s_options.Clone();
+        }
+    }
+
+    internal static void EnsureInitialized()
+    {
+        if (s_initialized) return;
+        Initialize();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Initialize()
+    {
+        lock (s_initLock)
+        {
+            if (s_initialized) return;
+            HeapOptions o = s_pending?.Clone() ?? new HeapOptions();
+            o.Apply(Environment.GetEnvironmentVariable(HeapOptions.EnvironmentVariable));
+            o.Validate();
+            s_options = o;
+            s_checked = o.Checked;
+            s_junk = o.Junk;
+            s_zero = o.Zero;
+            s_oom = o.Oom;
+            s_cacheEnabled = o.ThreadCache && !o.Checked && o.Junk == JunkFill.None && !o.Zero;
+            int maxCls = -1;
+            if (o.ThreadCacheMax >= SizeClasses.TinySize)
+            {
+                maxCls = SizeClasses.SizeToIndex(o.ThreadCacheMax);
+                if (SizeClasses.s_sizes[maxCls] > o.ThreadCacheMax) maxCls--;
+            }
+            s_maxCachedClass = maxCls;
+            s_cacheBins = Math.Max(SizeClasses.SizeToIndex(SizeClasses.LookupMax) + 1, maxCls + 1);
+            InitArenas(o);
+            if (!OsThread.TryCreateKey(&OnThreadExit, out s_exitKey, out OsError error))
+                throw new InvalidOperationException("NativeHeap: cannot create the thread-exit key: " + error);
+            if (o.BackgroundThread) StartBackgroundThread();
+            if (o.StatsPrint) AppDomain.CurrentDomain.ProcessExit += (_, _) => Console.Error.Write(GetStats().ToString());
+            s_initialized = true;
+        }
+    }
+
+    // ---- thread caches ---------------------------------------------------------------------------
+
+    /// <summary>This thread's cache, created on first use; null only when metadata memory is exhausted.</summary>
+    private static ThreadCache* CurrentCache()
+    {
+        ThreadCache* tc = t_cache;
+        return tc != null ? tc : CreateCurrentCache();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ThreadCache* CreateCurrentCache()
+    {
+        EnsureInitialized();
+        DrainOrphans();
+        Arena* a = ChooseAutomaticArena();
+        if (a == null) return null;
+        ThreadCache* tc = ThreadCache.Create(a, -1, s_cacheEnabled);
+        if (tc == null) return null;
+        Interlocked.Increment(ref a->NThreads);
+        OsThread.SetKeyValue(s_exitKey, tc);
+        t_cache = tc;
+        return tc;
+    }
+
+    private static ThreadCache* CurrentCacheOrThrow()
+        => CurrentCache() is var tc && tc != null ? tc : throw new OutOfMemoryException("NativeHeap: cannot create a thread cache");
+
+    private static nint s_orphans;
+
+    /// <summary>pthread key destructor: runs on an exiting thread; only queues the cache for a later owner.</summary>
+    [UnmanagedCallersOnly]
+    private static void OnThreadExit(void* value)
+    {
+        ThreadCache* tc = (ThreadCache*)value;
+        if (tc == null) return;
+        nint head;
+        do
+        {
+            head = Volatile.Read(ref s_orphans);
+            tc->NextOrphan = (ThreadCache*)head;
+        }
+        while (Interlocked.CompareExchange(ref s_orphans, (nint)tc, head) != head);
+    }
+
+    /// <summary>Flushes and frees the caches of threads that have exited.</summary>
+    internal static void DrainOrphans()
+    {
+        if (Volatile.Read(ref s_orphans) == 0) return;
+        ThreadCache* tc = (ThreadCache*)Interlocked.Exchange(ref s_orphans, 0);
+        while (tc != null)
+        {
+            ThreadCache* next = tc->NextOrphan;
+            Interlocked.Decrement(ref tc->Arena->NThreads);
+            ThreadCache.Destroy(tc);
+            tc = next;
+        }
+    }
+
+    // ---- allocation ------------------------------------------------------------------------------
+
+    /// <summary>
+    /// The general allocation path. <paramref name="arenaIndex"/> -1 is the thread's arena;
+    /// <paramref name="cacheId"/> -1 the thread's cache, -2 none, otherwise an explicit cache.
+    /// </summary>
+    internal static void* AllocCore(nuint size, nuint alignment, bool zero, int arenaIndex, int cacheId)
+    {
+        EnsureInitialized();
+        zero |= s_zero;
+        nuint usize = alignment <= 1 ? SizeClasses.RoundUp(size == 0 ? 1 : size) : SizeClasses.RoundUpAligned(size, alignment);
+        if (usize == 0) return HandleOom(size);
+        ThreadCache* own = CurrentCache();
+        if (own == null) return HandleOom(size);
+        Arena* a;
+        ThreadCache* tc;
+        if (arenaIndex >= 0)
+        {
+            a = ArenaForIndex(arenaIndex);
+            tc = cacheId >= 0 ? ExplicitCache(cacheId) : null;   // explicit arenas never use the thread's cache
+        }
+        else
+        {
+            a = own->Arena;
+            tc = cacheId == -1 ? own : cacheId == -2 ? null : ExplicitCache(cacheId);
+        }
+        int cls = SizeClasses.SizeToIndex(usize);
+        void* p;
+        bool pZeroed = false;
+        if (cls < SizeClasses.NBins)
+        {
+            p = tc != null ? CachePop(tc, a, cls) : SingleFromBin(a, cls);
+        }
+        else if (usize <= Arena.LargeMax && FitsInChunk(usize, alignment))
+        {
+            if (tc != null && alignment <= OsMemory.PageSize && cls < tc->NBins && (ThreadCache.BinsOf(tc) + cls)->Cap != 0)
+            {
+                p = CachePop(tc, a, cls);
+            }
+            else
+            {
+                p = Arena.LargeAlloc(a, cls, usize, alignment, zero);
+                pZeroed = zero;
+            }
+        }
+        else
+        {
+            p = Huge.Alloc(a, usize, alignment, zero);
+            pZeroed = zero;
+        }
+        if (p == null) return HandleOom(size);
+        if (zero && !pZeroed) NativeMemory.Clear(p, usize);
+        else if (!zero && (s_junk & JunkFill.Alloc) != 0) NativeMemory.Fill(p, usize, 0xa5);
+        if (s_checked && cls < SizeClasses.NBins) Debug.Assert(CheckedIsLive(p));
+        own->Allocated += usize;
+        return p;
+    }
+
+    private static bool FitsInChunk(nuint usize, nuint alignment)
+    {
+        nuint alignPages = alignment <= OsMemory.PageSize ? 1 : alignment >> OsMemory.LgPageSize;
+        return (usize >> OsMemory.LgPageSize) + alignPages - 1 <= Chunk.UsablePages;
+    }
+
+    private static void* CachePop(ThreadCache* tc, Arena* a, int cls)
+    {
+        CacheBin* cb = ThreadCache.BinsOf(tc) + cls;
+        if (cls >= tc->NBins || cb->Cap == 0)
+            return cls < SizeClasses.NBins ? SingleFromBin(a, cls) : Arena.LargeAlloc(a, cls, SizeClasses.s_sizes[cls], 1, false);
+        if (cb->Cur != cb->Empty)
+        {
+            cb->Requests++;
+            return *cb->Cur++;
+        }
+        return ThreadCache.AllocMiss(tc, a, cls);
+    }
+
+    private static void* SingleFromBin(Arena* a, int cls)
+    {
+        void* p;
+        return Bin.Fill(a, cls, &p, 1, 1) == 1 ? p : null;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* HandleOom(ulong size)
+    {
+        switch (s_oom)
+        {
+            case OomBehavior.Throw:
+                throw new OutOfMemoryException(size == ulong.MaxValue
+                    ? "NativeHeap: allocation size overflows"
+                    : $"NativeHeap: cannot allocate {size} bytes");
+            case OomBehavior.Abort:
+                Environment.FailFast($"<nativeheap>: out of memory allocating {size} bytes (oom:abort)");
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    // ---- free ------------------------------------------------------------------------------------
+
+    /// <summary>The general free path. <paramref name="sizeHint"/> is 0 or the size given to a sized free.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static void FreeSlow(void* ptr, int cacheId, nuint sizeHint)
+    {
+        if (ptr == null) return;
+        Chunk* c = (Chunk*)PageMap.Lookup(ptr);
+        if (c == null) throw HeapMisuseException.NotOwned(ptr);
+        if (c->Quarantined != 0) throw HeapMisuseException.AfterReset(ptr);
+        if (c->Kind == ChunkKind.Huge)
+        {
+            if (ptr != c->HugeBlock) throw HeapMisuseException.NotABlock(ptr);
+            if (sizeHint != 0 && s_checked) CheckSize(ptr, sizeHint, c->HugeUsable);
+            nuint hu = c->HugeUsable;
+            if ((s_junk & JunkFill.Free) != 0) NativeMemory.Fill(ptr, hu, 0x5a);
+            Huge.Free(c);
+            CountFree(hu);
+            return;
+        }
+        PageDesc* d = s_checked ? CheckedFind(c, ptr, sizeHint) : FindBlock(c, ptr);
+        Arena* a = c->Arena;
+        int cls = d->Bin;
+        nuint usize = SizeClasses.s_sizes[cls];
+        if ((s_junk & JunkFill.Free) != 0) NativeMemory.Fill(ptr, usize, 0x5a);
+        ThreadCache* tc = null;
+        if (cacheId >= 0) tc = ExplicitCache(cacheId);
+        else if (cacheId == -1 && a->Explicit == 0 && s_cacheEnabled) tc = CurrentCache();
+        bool cached = tc != null && cls < tc->NBins && (d->Kind == PageKind.Slab || d->Address == ptr)
+            && ThreadCache.PushSlow(tc, cls, ptr);
+        if (!cached)
+        {
+            if (d->Kind == PageKind.Slab)
+            {
+                Bin* b = Arena.BinOf(a, cls);
+                b->Lock.Enter();
+                Bin.FreeRegionLocked(a, b, d, ptr);
+                b->Lock.Exit();
+            }
+            else
+            {
+                Arena.LargeFree(a, d);
+            }
+        }
+        CountFree(usize);
+    }
+
+    private static void CountFree(nuint usize)
+    {
+        ThreadCache* own = t_cache;
+        if (own != null) own->Deallocated += usize;
+    }
+
+    /// <summary>The head descriptor of the slab or large block holding <paramref name="ptr"/> (trusted pointer).</summary>
+    private static PageDesc* FindBlock(Chunk* c, void* ptr)
+    {
+        PageDesc* d = &c->Pages[Chunk.PageIndexOf(ptr)];
+        if (d->Kind == PageKind.SlabInterior) d = &c->Pages[d->Head];
+        if (d->Kind == PageKind.Slab || (d->Kind == PageKind.Large && d->Address == ptr)) return d;
+        throw HeapMisuseException.NotABlock(ptr);
+    }
+
+    // ---- sizes and resizing ----------------------------------------------------------------------
+
+    private static nuint UsableSizeCore(void* ptr)
+    {
+        Chunk* c = (Chunk*)PageMap.Lookup(ptr);
+        if (c == null || c->Quarantined != 0) return 0;
+        if (c->Kind == ChunkKind.Huge) return ptr == c->HugeBlock ? c->HugeUsable : 0;
+        PageDesc* d = &c->Pages[Chunk.PageIndexOf(ptr)];
+        if (d->Kind == PageKind.SlabInterior) d = &c->Pages[d->Head];
+        return d->Kind is PageKind.Slab or PageKind.Large ? SizeClasses.s_sizes[d->Bin] : 0;
+    }
+
+    private static void* ReallocCore(void* ptr, nuint size, nuint alignment, bool zero, int arenaIndex, int cacheId)
+    {
+        EnsureInitialized();
+        nuint old = UsableSizeCore(ptr);
+        if (old == 0) throw HeapMisuseException.NotOwned(ptr);
+        nuint want = alignment <= 1 ? SizeClasses.RoundUp(size) : SizeClasses.RoundUpAligned(size, alignment);
+        if (want == 0) return HandleOom(size);
+        bool aligned = ((nuint)ptr & (alignment - 1)) == 0;
+        if (aligned && arenaIndex < 0)
+        {
+            if (want == old) return ptr;
+            nuint got = ResizeInPlaceCore(ptr, size, 0, alignment, zero);
+            if (got >= size && got == want) return ptr;
+        }
+        void* p = AllocCore(size, alignment, zero, arenaIndex, cacheId);
+        if (p == null) return null;
+        Buffer.MemoryCopy(ptr, p, want, Math.Min(old, size));
+        FreeSlow(ptr, cacheId, 0);
+        return p;
+    }
+
+    /// <summary>Resizes in place (large and huge blocks; small ones only within their class). Returns the resulting usable size.</summary>
+    private static nuint ResizeInPlaceCore(void* ptr, nuint size, nuint extra, nuint alignment, bool zero)
+    {
+        EnsureInitialized();
+        Chunk* c = (Chunk*)PageMap.Lookup(ptr);
+        if (c == null || c->Quarantined != 0) throw HeapMisuseException.NotOwned(ptr);
+        nuint old = UsableSizeCore(ptr);
+        if (old == 0) throw HeapMisuseException.NotABlock(ptr);
+        nuint target = size + extra < size ? nuint.MaxValue : size + extra;
+        nuint want = alignment <= 1 ? SizeClasses.RoundUp(size) : SizeClasses.RoundUpAligned(size, alignment);
+        if (want == 0) return old;
+        if (c->Kind == ChunkKind.Huge)
+        {
+            nuint wantMax = SizeClasses.RoundUp(target) is var m && m != 0 ? m : want;
+            return Huge.ResizeInPlace(c, want, wantMax, zero) ? c->HugeUsable : old;
+        }
+        PageDesc* d = FindBlock(c, ptr);
+        if (d->Kind == PageKind.Slab) return old;               // small blocks keep their class
+        if (want <= SizeClasses.SmallMax) want = SizeClasses.LargeMin;   // a large block never becomes small in place
+        nuint upper = SizeClasses.RoundUp(target);
+        if (upper == 0 || upper > Arena.LargeMax) upper = Arena.LargeMax;
+        if (want > Arena.LargeMax) return old;
+        // Try the largest size in [want, upper] first, then fall back to want.
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            nuint u = attempt == 0 ? upper : want;
+            if (u < want) continue;
+            int cls = SizeClasses.SizeToIndex(u);
+            if (Arena.LargeResizeInPlace(c->Arena, d, cls, u, zero))
+            {
+                if (u > old) CountAlloc(u - old); else CountFree(old - u);
+                return u;
+            }
+        }
+        return old;
+    }
+
+    private static void CountAlloc(nuint bytes)
+    {
+        ThreadCache* own = t_cache;
+        if (own != null) own->Allocated += bytes;
+    }
+}

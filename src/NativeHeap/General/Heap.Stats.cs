@@ -1,0 +1,99 @@
+// Heap.Stats: builds HeapStats snapshots from the arenas' counters.
+using NativeHeap.Core;
+using NativeHeap.General;
+using NativeHeap.Os;
+
+namespace NativeHeap;
+
+public static unsafe partial class Heap
+{
+    /// <summary>Takes a snapshot of the heap's statistics. Flushes nothing; cached blocks count as allocated.</summary>
+    public static HeapStats GetStats()
+    {
+        EnsureInitialized();
+        DrainOrphans();
+        var arenas = new List<ArenaStats>();
+        long allocated = 0, active = 0, mapped = 0, resident = 0, headers = 0;
+        int n = Volatile.Read(ref s_arenaCount);
+        for (int i = 0; i < n; i++)
+        {
+            Arena* a = s_arenas[i];
+            if (a == null || a->Destroyed != 0) continue;
+            ArenaStats s = ArenaSnapshot(a);
+            arenas.Add(s);
+            allocated += s.SmallAllocated + s.LargeAllocated + s.HugeAllocated;
+            long hugeActive = (s.HugeAllocated + OsMemory.PageSize - 1) / OsMemory.PageSize * OsMemory.PageSize;
+            active += s.ActivePages * OsMemory.PageSize + hugeActive;
+            mapped += s.Mapped;
+            headers += (long)s.Chunks * Chunk.HeaderPages * OsMemory.PageSize + s.HugeCount * OsMemory.PageSize;
+            resident += (s.ActivePages + s.DirtyPages + s.MuzzyPages) * OsMemory.PageSize + hugeActive;
+        }
+        long metadata = headers + MetaAlloc.Mapped;
+        return new HeapStats
+        {
+            Allocated = allocated,
+            Active = active,
+            Metadata = metadata,
+            Resident = resident + metadata,
+            Mapped = mapped + MetaAlloc.Mapped,
+            Retained = 0,
+            Arenas = arenas,
+        };
+    }
+
+    private static ArenaStats ArenaSnapshot(Arena* a)
+    {
+        var bins = new BinStats[SizeClasses.NBins];
+        long small = 0;
+        for (int j = 0; j < SizeClasses.NBins; j++)
+        {
+            Bin* b = Arena.BinOf(a, j);
+            b->Lock.Enter();
+            long size = (long)SizeClasses.s_sizes[j];
+            bins[j] = new BinStats(j, size, SizeClasses.s_slabRegs[j], (long)SizeClasses.s_slabPages[j] * OsMemory.PageSize,
+                b->NMalloc, b->NDalloc, b->NRequests, b->CurRegs, b->CurSlabs, b->NSlabs, b->NFills, b->NFlushes);
+            small += b->CurRegs * size;
+            b->Lock.Exit();
+        }
+        var large = new List<LargeStats>();
+        long largeBytes = 0;
+        a->Lock.Enter();
+        try
+        {
+            for (int k = 0; k < Arena.NLarge; k++)
+            {
+                if (a->LargeNMalloc[k] == 0) continue;
+                long size = (long)SizeClasses.s_sizes[k + SizeClasses.NBins];
+                large.Add(new LargeStats(k, size, a->LargeNMalloc[k], a->LargeNDalloc[k], a->LargeCur[k]));
+                largeBytes += a->LargeCur[k] * size;
+            }
+            return new ArenaStats
+            {
+                Index = a->Index,
+                IsExplicit = a->Explicit != 0,
+                Threads = Volatile.Read(ref a->NThreads),
+                Mapped = a->MappedBytes,
+                ActivePages = a->ActivePages,
+                DirtyPages = a->Dirty.Pages,
+                MuzzyPages = a->Muzzy.Pages,
+                CleanPages = a->Clean.Pages,
+                Chunks = a->NChunks,
+                PurgePasses = a->PurgeCalls,
+                PurgeCalls = a->PurgeMadvise,
+                PurgedPages = a->PurgedPages,
+                SmallAllocated = small,
+                LargeAllocated = largeBytes,
+                HugeAllocated = a->HugeBytes,
+                HugeCount = a->HugeCount,
+                DirtyDecayMs = a->DirtyDecayMs,
+                MuzzyDecayMs = a->MuzzyDecayMs,
+                Bins = bins,
+                Large = large,
+            };
+        }
+        finally
+        {
+            a->Lock.Exit();
+        }
+    }
+}

@@ -1,0 +1,167 @@
+// HeapOptions: the general heap's settings, from code (before first use) and from the environment
+// variable NATIVEHEAP_CONF in MALLOC_CONF's "key:value,key:value" form. The environment is applied
+// after the code's settings, so an operator can override a program (jemalloc's order: the program's
+// malloc_conf, then MALLOC_CONF). Unknown keys and malformed values print a warning to stderr naming
+// them and are otherwise ignored; contradictory settings are refused with an exception.
+using System.Globalization;
+
+namespace NativeHeap;
+
+/// <summary>What an allocation that cannot be satisfied does.</summary>
+public enum OomBehavior
+{
+    /// <summary>Return null (the C convention; default).</summary>
+    ReturnNull,
+
+    /// <summary>Throw <see cref="OutOfMemoryException"/>.</summary>
+    Throw,
+
+    /// <summary>Print a message to stderr and abort the process (jemalloc's <c>xmalloc</c>).</summary>
+    Abort,
+}
+
+/// <summary>Junk filling (jemalloc's <c>opt.junk</c>): write patterns to catch use of uninitialised or freed memory.</summary>
+[Flags]
+public enum JunkFill
+{
+    /// <summary>No junk filling (default).</summary>
+    None = 0,
+
+    /// <summary>Fill new allocations with 0xa5.</summary>
+    Alloc = 1,
+
+    /// <summary>Fill freed memory with 0x5a.</summary>
+    Free = 2,
+
+    /// <summary>Both.</summary>
+    All = Alloc | Free,
+}
+
+/// <summary>Settings of the general heap. Set from code with <see cref="Heap.Configure"/> before first use.</summary>
+public sealed class HeapOptions
+{
+    /// <summary>Name of the environment variable read at first use.</summary>
+    public const string EnvironmentVariable = "NATIVEHEAP_CONF";
+
+    /// <summary><c>opt.dirty_decay_ms</c>: ms a freed page stays resident before it is purged; 0 purges at once, -1 never (default 10000).</summary>
+    public long DirtyDecayMs { get; set; } = 10_000;
+
+    /// <summary><c>opt.muzzy_decay_ms</c>: ms a lazily purged (MADV_FREE) page waits before a forced purge; 0 skips the lazy step (default 0).</summary>
+    public long MuzzyDecayMs { get; set; }
+
+    /// <summary><c>opt.narenas</c>: number of automatic arenas; 0 means 4 × CPU count (default).</summary>
+    public int Arenas { get; set; }
+
+    /// <summary><c>opt.tcache</c>: per-thread caches on (default true).</summary>
+    public bool ThreadCache { get; set; } = true;
+
+    /// <summary><c>opt.tcache_max</c>: largest size class kept in thread caches (default 32 KiB, at most 2 MiB).</summary>
+    public nuint ThreadCacheMax { get; set; } = 32 * 1024;
+
+    /// <summary><c>opt.checked</c>: detect invalid and double frees and wrong sizes in sized frees (default false). Slower: bypasses thread caches.</summary>
+    public bool Checked { get; set; }
+
+    /// <summary><c>opt.junk</c>: junk filling (default none).</summary>
+    public JunkFill Junk { get; set; }
+
+    /// <summary><c>opt.zero</c>: zero every allocation (default false).</summary>
+    public bool Zero { get; set; }
+
+    /// <summary><c>opt.oom</c>: what a failed allocation does (default <see cref="OomBehavior.ReturnNull"/>).</summary>
+    public OomBehavior Oom { get; set; }
+
+    /// <summary><c>opt.background_thread</c>: a background thread purges decayed pages of idle arenas (default false).</summary>
+    public bool BackgroundThread { get; set; }
+
+    /// <summary><c>opt.stats_print</c>: print statistics to stderr at process exit (default false).</summary>
+    public bool StatsPrint { get; set; }
+
+    /// <summary>Memory source of the automatic arenas (default: anonymous mmap). Not settable from the environment.</summary>
+    public IMemorySource? MemorySource { get; set; }
+
+    /// <summary>Returns a copy of these options.</summary>
+    public HeapOptions Clone() => (HeapOptions)MemberwiseClone();
+
+    /// <summary>
+    /// Applies a <c>key:value,key:value</c> string. Unknown keys and malformed values are reported to
+    /// <paramref name="warn"/> (stderr when null) and skipped.
+    /// </summary>
+    public void Apply(string? conf, Action<string>? warn = null)
+    {
+        warn ??= message => Console.Error.WriteLine(message);
+        if (string.IsNullOrWhiteSpace(conf)) return;
+        foreach (string raw in conf.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int colon = raw.IndexOf(':');
+            if (colon <= 0)
+            {
+                warn($"<nativeheap>: Malformed conf string: \"{raw}\" (expected key:value); ignored");
+                continue;
+            }
+            string key = raw[..colon].Trim(), value = raw[(colon + 1)..].Trim();
+            if (!TryApplyOne(key, value))
+                warn($"<nativeheap>: Invalid conf pair: {key}:{value}; ignored");
+        }
+    }
+
+    private bool TryApplyOne(string key, string value)
+    {
+        switch (key)
+        {
+            case "dirty_decay_ms": return TryLong(value, -1, out long d) && Set(() => DirtyDecayMs = d);
+            case "muzzy_decay_ms": return TryLong(value, -1, out long m) && Set(() => MuzzyDecayMs = m);
+            case "narenas": return TryLong(value, 0, out long n) && n <= 4095 && Set(() => Arenas = (int)n);
+            case "tcache": return TryBool(value, out bool t) && Set(() => ThreadCache = t);
+            case "tcache_max": return TryLong(value, 0, out long tm) && Set(() => ThreadCacheMax = (nuint)tm);
+            case "checked": return TryBool(value, out bool c) && Set(() => Checked = c);
+            case "zero": return TryBool(value, out bool z) && Set(() => Zero = z);
+            case "background_thread": return TryBool(value, out bool b) && Set(() => BackgroundThread = b);
+            case "stats_print": return TryBool(value, out bool sp) && Set(() => StatsPrint = sp);
+            case "xmalloc": return TryBool(value, out bool x) && Set(() => Oom = x ? OomBehavior.Abort : OomBehavior.ReturnNull);
+            case "junk":
+                switch (value)
+                {
+                    case "true": Junk = JunkFill.All; return true;
+                    case "false": Junk = JunkFill.None; return true;
+                    case "alloc": Junk = JunkFill.Alloc; return true;
+                    case "free": Junk = JunkFill.Free; return true;
+                    default: return false;
+                }
+            case "oom":
+                switch (value)
+                {
+                    case "null": Oom = OomBehavior.ReturnNull; return true;
+                    case "throw": Oom = OomBehavior.Throw; return true;
+                    case "abort": Oom = OomBehavior.Abort; return true;
+                    default: return false;
+                }
+            default: return false;
+        }
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first contradictory or out-of-range setting.</summary>
+    public void Validate()
+    {
+        if (DirtyDecayMs < -1) throw new ArgumentException($"dirty_decay_ms must be -1 or more, not {DirtyDecayMs}");
+        if (MuzzyDecayMs < -1) throw new ArgumentException($"muzzy_decay_ms must be -1 or more, not {MuzzyDecayMs}");
+        if (Arenas < 0 || Arenas > 4095) throw new ArgumentException($"narenas must be 0..4095, not {Arenas}");
+        if (ThreadCacheMax > 2 * 1024 * 1024) throw new ArgumentException($"tcache_max must be at most 2 MiB, not {ThreadCacheMax}");
+        if (Zero && (Junk & JunkFill.Alloc) != 0)
+            throw new ArgumentException("zero:true and junk filling of allocations contradict each other (both set new memory)");
+    }
+
+    private static bool Set(Action a)
+    {
+        a();
+        return true;
+    }
+
+    private static bool TryLong(string s, long min, out long v)
+        => long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out v) && v >= min;
+
+    private static bool TryBool(string s, out bool v)
+    {
+        v = s == "true";
+        return s is "true" or "false";
+    }
+}
