@@ -1,5 +1,4 @@
 // AllocatorCatalog.NativeHeap: plugs NativeHeap's binding into the catalog's partial hook.
-// (Excluded from compilation until NativeHeap.Heap exists on main; see the csproj.)
 namespace NativeHeap.Workloads.Allocators;
 
 /// <summary>Hooks NativeHeap into the catalog.</summary>

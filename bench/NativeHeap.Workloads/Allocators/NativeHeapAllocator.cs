@@ -1,6 +1,5 @@
 // NativeHeapAllocator: NativeHeap's general heap as an IAllocator. Its calls are direct static calls
 // into NativeHeap.Heap, which the JIT inlines into the workloads' specialised code.
-// (Excluded from compilation until NativeHeap.Heap exists on main; see the csproj.)
 using NativeHeap;
 
 namespace NativeHeap.Workloads.Allocators;

@@ -1,5 +1,4 @@
 // NativeHeapBinding: the general heap as a harness allocator; purge is Heap.Purge().
-// (Excluded from compilation until NativeHeap.Heap exists on main; see the csproj.)
 using NativeHeap;
 
 namespace NativeHeap.Workloads.Allocators;

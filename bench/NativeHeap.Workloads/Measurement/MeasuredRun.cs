@@ -13,8 +13,6 @@ public static class MeasuredRun
     /// <summary>Runs <paramref name="workload"/> on <paramref name="binding"/> and returns the record.</summary>
     public static RunRecord Execute(AllocatorBinding binding, Workload workload)
     {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
         long rssStart = ProcessMemory.CurrentRss();
         bool reset = ProcessMemory.ResetPeak();
         WorkloadResult result = binding.Run(workload);

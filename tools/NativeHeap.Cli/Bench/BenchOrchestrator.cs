@@ -152,18 +152,37 @@ internal sealed class BenchOrchestrator(BenchOptions options, TextWriter output)
     }
 
     // One child process: `nheap bench-run --workload W1,W2,... --allocator A --size S`; one record
-    // per workload, in order (an error record for each workload the child did not report).
+    // per workload, in order. If the child dies part-way, the workload it was running is recorded as
+    // failed and the remaining ones run in a fresh child.
     private List<RunRecord> RunChild(IReadOnlyList<string> workloads, string allocator, TimeSpan timeout)
     {
-        List<RunRecord> results = [];
-        string? failure = null;
-        RunRecord? single = RunChildRaw(workloads, allocator, timeout, results);
-        if (single is not null)
+        var byWorkload = new Dictionary<string, RunRecord>();
+        int next = 0;
+        while (next < workloads.Count)
         {
-            failure = single.Error;
+            List<string> batch = [.. workloads.Skip(next)];
+            List<RunRecord> results = [];
+            RunRecord? failure = RunChildRaw(batch, allocator, timeout, results);
+            foreach (RunRecord r in results)
+            {
+                byWorkload[r.Workload] = r;
+            }
+            while (next < workloads.Count && byWorkload.ContainsKey(workloads[next]))
+            {
+                next++;
+            }
+            if (next < workloads.Count)
+            {
+                byWorkload[workloads[next]] = new RunRecord
+                {
+                    Workload = workloads[next],
+                    Allocator = allocator,
+                    Error = failure?.Error ?? "the child process did not report this workload",
+                };
+                next++;
+            }
         }
-        return [.. workloads.Select(w => results.LastOrDefault(r => r.Workload == w)
-            ?? new RunRecord { Workload = w, Allocator = allocator, Error = failure ?? "the child process did not report this workload" })];
+        return [.. workloads.Select(w => byWorkload[w])];
     }
 
     // Runs the child, collecting its records into results; returns an error record if it failed.
