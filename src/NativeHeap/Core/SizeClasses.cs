@@ -119,24 +119,18 @@ internal static unsafe class SizeClasses
         return t;
     }
 
-    // Slab size for each small class: the fewest pages (1..32) whose waste is at most 1/32 of the slab
-    // and that hold at least 256 regions or span at least 16 KiB; so tiny classes get one page and
-    // the largest small classes get a few regions with no waste.
+    // Slab size for each small class, by jemalloc's rule: the fewest pages that the class divides
+    // exactly (no waste), so arenas.bin.<i>.slab_size matches jemalloc's and small slabs drain and
+    // return to the arena easily.
     private static ushort* BuildSlabPages()
     {
         ushort* t = (ushort*)StaticMemory.Alloc(NBins * sizeof(ushort));
         for (int i = 0; i < NBins; i++)
         {
             nuint size = ComputeSize(i);
-            int chosen = 32;
-            for (int p = 1; p <= 32; p++)
-            {
-                nuint slab = (nuint)(p * PageSize);
-                nuint regs = slab / size, waste = slab - regs * size;
-                if (regs == 0 || waste * 32 > slab) continue;
-                if (regs >= 256 || slab >= 16384) { chosen = p; break; }
-            }
-            t[i] = (ushort)chosen;
+            int p = 1;
+            while ((nuint)(p * PageSize) % size != 0) p++;
+            t[i] = (ushort)p;
         }
         return t;
     }

@@ -3,11 +3,12 @@
 //
 // Terms: a slab is a run of SlabPages pages cut into SlabRegs regions of the class size. A slab
 // hands out regions from its free list first, then from Bump (regions never used yet, so a fresh
-// slab is never touched before use). Current is the slab being allocated from; Nonfull lists the
-// other slabs with free regions; full slabs are on no list (a free finds them through the page map).
+// slab is never touched before use). Current is the slab being allocated from; Nonfull is a
+// SlabHeap (lowest address first) of the other slabs with free regions; full slabs are in no
+// structure (a free finds them through the page map).
 // Fill and Flush move whole batches under one lock acquisition — the cost of cross-thread frees is
 // one lock per batch per bin, never per free.
-// Invariants (under Lock): Current, when set, is not on Nonfull; every slab on Nonfull has
+// Invariants (under Lock): Current, when set, is not in Nonfull; every slab in Nonfull has
 // 0 < NFree; a slab whose regions are all free is returned to the arena unless it is Current;
 // NFree = (length of FreeList) + (SlabRegs - Bump).
 using System.Runtime.CompilerServices;
@@ -44,14 +45,8 @@ internal unsafe struct Bin
             PageDesc* d = b->Current;
             if (d == null || d->NFree == 0)
             {
-                d = b->Nonfull;
-                if (d != null)
-                {
-                    b->Nonfull = d->Next;
-                    if (d->Next != null) d->Next->Prev = null;
-                    d->Next = d->Prev = null;
-                }
-                else
+                d = SlabHeap.PopMin(&b->Nonfull);
+                if (d == null)
                 {
                     d = NewSlab(a, b, cls);
                     if (d == null) break;
@@ -135,25 +130,15 @@ internal unsafe struct Bin
         ushort regs = SizeClasses.s_slabRegs[b->Class];
         if (d->NFree == regs)
         {
-            // Empty: off the non-full list (it was on it unless it holds a single region) and back to the arena.
-            if (regs > 1) UnlinkNonfull(b, d);
+            // Empty: out of the non-full heap (it was in it unless it holds a single region) and back to the arena.
+            if (regs > 1) SlabHeap.Remove(&b->Nonfull, d);
             ReleaseSlab(a, b, d);
         }
         else if (d->NFree == 1)
         {
             // Was full: now has room.
-            d->Prev = null;
-            d->Next = b->Nonfull;
-            if (b->Nonfull != null) b->Nonfull->Prev = d;
-            b->Nonfull = d;
+            SlabHeap.Insert(&b->Nonfull, d);
         }
-    }
-
-    private static void UnlinkNonfull(Bin* b, PageDesc* d)
-    {
-        if (d->Prev != null) d->Prev->Next = d->Next; else b->Nonfull = d->Next;
-        if (d->Next != null) d->Next->Prev = d->Prev;
-        d->Next = d->Prev = null;
     }
 
     /// <summary>Takes a run from the arena and makes it a slab of class <paramref name="cls"/>. Bin lock held.</summary>
@@ -178,7 +163,7 @@ internal unsafe struct Bin
             d->NFree = regs;
             d->Bump = 0;
             d->FreeList = null;
-            d->Next = d->Prev = null;
+            d->Next = d->Prev = d->Child = null;
             d->Live = live;
             for (uint i = 1; i < pages; i++)
             {
@@ -214,6 +199,20 @@ internal unsafe struct Bin
         Arena.FreeRun(a, d);
         Arena.DecayTick(a);
         a->Lock.Exit();
+    }
+
+    /// <summary>Gives back the bin's current slab when none of its regions is in use (purge). Takes the bin lock.</summary>
+    internal static void ReleaseIdleCurrent(Arena* a, int cls)
+    {
+        Bin* b = Arena.BinOf(a, cls);
+        b->Lock.Enter();
+        PageDesc* d = b->Current;
+        if (d != null && d->NFree == SizeClasses.s_slabRegs[cls])
+        {
+            b->Current = null;
+            ReleaseSlab(a, b, d);
+        }
+        b->Lock.Exit();
     }
 
     /// <summary>Checked mode: is region <paramref name="p"/> of slab <paramref name="d"/> currently allocated?</summary>

@@ -56,9 +56,10 @@ internal unsafe struct PageDesc
     [FieldOffset(14)] public ushort Bump;        // slab: index of the first never-used region
     [FieldOffset(16)] public void* FreeList;     // slab: singly linked free regions
     [FieldOffset(16)] public PageDesc* AgeNext;  // free run (dirty/muzzy): decay FIFO, oldest first
-    [FieldOffset(24)] public PageDesc* Next;     // slab: bin's non-full list; free run: size bucket
+    [FieldOffset(24)] public PageDesc* Next;     // slab: SlabHeap sibling; free run: size bucket
     [FieldOffset(32)] public PageDesc* Prev;
     [FieldOffset(40)] public long Stamp;         // free run: clock time (ms) it entered its state
+    [FieldOffset(40)] public PageDesc* Child;    // slab: first child in the bin's SlabHeap
     [FieldOffset(48)] public ulong* Live;        // slab, checked mode: bitmap of allocated regions
     [FieldOffset(48)] public PageDesc* AgePrev;  // free run: decay FIFO
     [FieldOffset(56)] public Chunk* Chunk;       // the chunk this page belongs to

@@ -19,7 +19,6 @@ public static unsafe partial class Heap
     private static Arena** s_arenas;
     private static int s_autoArenas;
     private static int s_arenaCount;
-    private static int s_nextArena;
     private static int s_defaultSourceId;
     private static ThreadCache** s_explicitCaches;
     private static readonly Lock s_arenaLock = new();
@@ -55,10 +54,26 @@ public static unsafe partial class Heap
         }
     }
 
+    /// <summary>
+    /// The automatic arena with the fewest threads (lowest index on ties; an arena not created yet has
+    /// none), as jemalloc chooses: successive short-lived threads reuse the same arenas instead of
+    /// spreading partly used slabs and dirty pages over all of them.
+    /// </summary>
     private static Arena* ChooseAutomaticArena()
     {
-        int i = (int)((uint)Interlocked.Increment(ref s_nextArena) % (uint)s_autoArenas);
-        return GetOrCreateAutomatic(i);
+        int best = 0, bestThreads = int.MaxValue;
+        for (int i = 0; i < s_autoArenas; i++)
+        {
+            Arena* a = s_arenas[i];
+            int n = a == null ? 0 : Volatile.Read(ref a->NThreads);
+            if (n < bestThreads)
+            {
+                best = i;
+                bestThreads = n;
+                if (n == 0) break;
+            }
+        }
+        return GetOrCreateAutomatic(best);
     }
 
     private static Arena* GetOrCreateAutomatic(int i)
@@ -230,32 +245,35 @@ public static unsafe partial class Heap
     {
         EnsureInitialized();
         FlushCurrentThreadCache();
-        DrainOrphans();
+        ReclaimExitedCaches();
         int n = Volatile.Read(ref s_arenaCount);
         for (int i = 0; i < n; i++)
         {
             Arena* a = s_arenas[i];
             if (a == null || a->Destroyed != 0) continue;
-            a->Lock.Enter();
-            Arena.PurgeAllLocked(a);
-            a->Lock.Exit();
+            PurgeOne(a);
         }
+    }
+
+    private static void PurgeOne(Arena* a)
+    {
+        for (int j = 0; j < SizeClasses.NBins; j++) Bin.ReleaseIdleCurrent(a, j);
+        a->Lock.Enter();
+        Arena.PurgeAllLocked(a);
+        a->Lock.Exit();
     }
 
     /// <summary>Purges one arena's unused pages now (arena.&lt;i&gt;.purge).</summary>
     public static void PurgeArena(int index)
     {
-        Arena* a = ArenaForIndex(index);
-        a->Lock.Enter();
-        Arena.PurgeAllLocked(a);
-        a->Lock.Exit();
+        PurgeOne(ArenaForIndex(index));
     }
 
     /// <summary>Purges what decay says is due now, in every arena (arena.&lt;i&gt;.decay).</summary>
     public static void Decay()
     {
         EnsureInitialized();
-        DrainOrphans();
+        ReclaimExitedCaches();
         long now = HeapClock.Now();
         int n = Volatile.Read(ref s_arenaCount);
         for (int i = 0; i < n; i++)
@@ -303,20 +321,23 @@ public static unsafe partial class Heap
         get
         {
             ThreadCache* tc = CurrentCacheOrThrow();
-            return (ThreadCache.BinsOf(tc) + 0)->Cap != 0;
+            return ThreadCache.CapOf(tc, 0) != 0;
         }
         set
         {
             ThreadCache* old = CurrentCacheOrThrow();
-            bool now = (ThreadCache.BinsOf(old) + 0)->Cap != 0;
+            bool now = ThreadCache.CapOf(old, 0) != 0;
             if (now == value || (value && !s_cacheEnabled)) return;
             ThreadCache* tc = ThreadCache.Create(old->Arena, -1, value);
             if (tc == null) throw new OutOfMemoryException("NativeHeap: cannot create a thread cache");
             tc->Allocated = old->Allocated;
             tc->Deallocated = old->Deallocated;
-            OsThread.SetKeyValue(s_exitKey, tc);
-            t_cache = tc;
-            ThreadCache.Destroy(old);
+            if (!TryInstallCache(tc))
+            {
+                MetaAlloc.Free(tc, tc->BlockBytes);
+                throw new InvalidOperationException("NativeHeap: cannot set up the thread's new cache");
+            }
+            UninstallCache(old);
         }
     }
 

@@ -85,7 +85,7 @@ public static unsafe partial class Heap
             s_maxCachedClass = maxCls;
             s_cacheBins = Math.Max(SizeClasses.SizeToIndex(SizeClasses.LookupMax) + 1, maxCls + 1);
             InitArenas(o);
-            if (!OsThread.TryCreateKey(&OnThreadExit, out s_exitKey, out OsError error))
+            if (!OsThread.TryCreateExitKey(out s_exitKey, out OsError error))
                 throw new InvalidOperationException("NativeHeap: cannot create the thread-exit key: " + error);
             if (o.BackgroundThread) StartBackgroundThread();
             if (o.StatsPrint) AppDomain.CurrentDomain.ProcessExit += (_, _) => Console.Error.Write(GetStats().ToString());
@@ -106,48 +106,82 @@ public static unsafe partial class Heap
     private static ThreadCache* CreateCurrentCache()
     {
         EnsureInitialized();
-        DrainOrphans();
+        ReclaimExitedCaches();
         Arena* a = ChooseAutomaticArena();
         if (a == null) return null;
         ThreadCache* tc = ThreadCache.Create(a, -1, s_cacheEnabled);
         if (tc == null) return null;
-        Interlocked.Increment(ref a->NThreads);
-        OsThread.SetKeyValue(s_exitKey, tc);
-        t_cache = tc;
+        if (!TryInstallCache(tc))
+        {
+            MetaAlloc.Free(tc, tc->BlockBytes);
+            return null;
+        }
         return tc;
+    }
+
+    /// <summary>Makes <paramref name="tc"/> the calling thread's cache: registry, exit semaphore, pthread key.</summary>
+    private static bool TryInstallCache(ThreadCache* tc)
+    {
+        if (!OsThread.TryInitExitSemaphore(tc->ExitSemaphore, out _)) return false;
+        Interlocked.Increment(ref tc->Arena->NThreads);
+        s_registryLock->Enter();
+        tc->RegistryPrev = null;
+        tc->RegistryNext = s_registry;
+        if (s_registry != null) s_registry->RegistryPrev = tc;
+        s_registry = tc;
+        s_registryLock->Exit();
+        OsThread.SetKeyValue(s_exitKey, tc->ExitSemaphore);
+        t_cache = tc;
+        return true;
+    }
+
+    /// <summary>Takes a live thread's cache out of the registry and destroys it (the thread gets another or none).</summary>
+    private static void UninstallCache(ThreadCache* tc)
+    {
+        s_registryLock->Enter();
+        if (tc->RegistryPrev != null) tc->RegistryPrev->RegistryNext = tc->RegistryNext; else s_registry = tc->RegistryNext;
+        if (tc->RegistryNext != null) tc->RegistryNext->RegistryPrev = tc->RegistryPrev;
+        s_registryLock->Exit();
+        Interlocked.Decrement(ref tc->Arena->NThreads);
+        OsThread.DestroyExitSemaphore(tc->ExitSemaphore);
+        ThreadCache.Destroy(tc);
     }
 
     private static ThreadCache* CurrentCacheOrThrow()
         => CurrentCache() is var tc && tc != null ? tc : throw new OutOfMemoryException("NativeHeap: cannot create a thread cache");
 
-    private static nint s_orphans;
+    // Every thread's cache, so the caches of exited threads can be found and reclaimed.
+    private static readonly NativeLock* s_registryLock = (NativeLock*)StaticMemory.Alloc((nuint)sizeof(NativeLock));
+    private static ThreadCache* s_registry;
 
-    /// <summary>pthread key destructor: runs on an exiting thread; only queues the cache for a later owner.</summary>
-    [UnmanagedCallersOnly]
-    private static void OnThreadExit(void* value)
+    /// <summary>
+    /// Flushes and frees the caches of threads that have exited (their exit semaphore was posted).
+    /// Called when a thread creates its cache and on purge, decay and stats.
+    /// </summary>
+    internal static void ReclaimExitedCaches()
     {
-        ThreadCache* tc = (ThreadCache*)value;
-        if (tc == null) return;
-        nint head;
-        do
+        ThreadCache* dead = null;
+        s_registryLock->Enter();
+        for (ThreadCache* tc = s_registry; tc != null;)
         {
-            head = Volatile.Read(ref s_orphans);
-            tc->NextOrphan = (ThreadCache*)head;
-        }
-        while (Interlocked.CompareExchange(ref s_orphans, (nint)tc, head) != head);
-    }
-
-    /// <summary>Flushes and frees the caches of threads that have exited.</summary>
-    internal static void DrainOrphans()
-    {
-        if (Volatile.Read(ref s_orphans) == 0) return;
-        ThreadCache* tc = (ThreadCache*)Interlocked.Exchange(ref s_orphans, 0);
-        while (tc != null)
-        {
-            ThreadCache* next = tc->NextOrphan;
-            Interlocked.Decrement(ref tc->Arena->NThreads);
-            ThreadCache.Destroy(tc);
+            ThreadCache* next = tc->RegistryNext;
+            if (OsThread.HasExited(tc->ExitSemaphore))
+            {
+                if (tc->RegistryPrev != null) tc->RegistryPrev->RegistryNext = next; else s_registry = next;
+                if (next != null) next->RegistryPrev = tc->RegistryPrev;
+                tc->RegistryNext = dead;
+                dead = tc;
+            }
             tc = next;
+        }
+        s_registryLock->Exit();
+        while (dead != null)
+        {
+            ThreadCache* next = dead->RegistryNext;
+            Interlocked.Decrement(ref dead->Arena->NThreads);
+            OsThread.DestroyExitSemaphore(dead->ExitSemaphore);
+            ThreadCache.Destroy(dead);
+            dead = next;
         }
     }
 
@@ -186,7 +220,7 @@ public static unsafe partial class Heap
         }
         else if (usize <= Arena.LargeMax && FitsInChunk(usize, alignment))
         {
-            if (tc != null && alignment <= OsMemory.PageSize && cls < tc->NBins && (ThreadCache.BinsOf(tc) + cls)->Cap != 0)
+            if (tc != null && alignment <= OsMemory.PageSize && cls < tc->NBins && ThreadCache.CapOf(tc, cls) != 0)
             {
                 p = CachePop(tc, a, cls);
             }
@@ -217,9 +251,9 @@ public static unsafe partial class Heap
 
     private static void* CachePop(ThreadCache* tc, Arena* a, int cls)
     {
-        CacheBin* cb = ThreadCache.BinsOf(tc) + cls;
-        if (cls >= tc->NBins || cb->Cap == 0)
+        if (cls >= tc->NBins || ThreadCache.CapOf(tc, cls) == 0)
             return cls < SizeClasses.NBins ? SingleFromBin(a, cls) : Arena.LargeAlloc(a, cls, SizeClasses.s_sizes[cls], 1, false);
+        CacheBin* cb = ThreadCache.BinsOf(tc) + cls;
         if (cb->Cur != cb->Empty)
         {
             cb->Requests++;
@@ -280,7 +314,7 @@ public static unsafe partial class Heap
         if (cacheId >= 0) tc = ExplicitCache(cacheId);
         else if (cacheId == -1 && a->Explicit == 0 && s_cacheEnabled) tc = CurrentCache();
         bool cached = tc != null && cls < tc->NBins && (d->Kind == PageKind.Slab || d->Address == ptr)
-            && ThreadCache.PushSlow(tc, cls, ptr);
+            && (tc->Id < 0 && a != tc->Arena ? ThreadCache.PushRemote(tc, cls, ptr) : ThreadCache.PushSlow(tc, cls, ptr));
         if (!cached)
         {
             if (d->Kind == PageKind.Slab)

@@ -11,7 +11,7 @@ public static unsafe partial class Heap
     public static HeapStats GetStats()
     {
         EnsureInitialized();
-        DrainOrphans();
+        ReclaimExitedCaches();
         var arenas = new List<ArenaStats>();
         long allocated = 0, active = 0, mapped = 0, resident = 0, headers = 0;
         int n = Volatile.Read(ref s_arenaCount);

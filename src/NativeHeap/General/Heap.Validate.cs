@@ -112,14 +112,18 @@ public static unsafe partial class Heap
         for (int j = 0; j < SizeClasses.NBins; j++)
         {
             Bin* b = Arena.BinOf(a, j);
-            int guard = 0;
-            for (PageDesc* d = b->Nonfull; d != null; d = d->Next)
+            string? heapError = null;
+            PageDesc* current = b->Current;
+            int cls = j;
+            bool ok = SlabHeap.ForEach(b->Nonfull, x =>
             {
-                if (d->Kind != PageKind.Slab || d->Bin != j) return $"bin {j}: non-full list holds a run that is not one of its slabs";
-                if (d == b->Current) return $"bin {j}: the current slab is also on the non-full list";
-                if (d->NFree == 0) return $"bin {j}: a full slab is on the non-full list";
-                if (++guard > 1_000_000) return $"bin {j}: non-full list has a cycle";
-            }
+                PageDesc* d = (PageDesc*)x;
+                if (d->Kind != PageKind.Slab || d->Bin != cls) heapError = "non-full heap holds a run that is not one of its slabs";
+                else if (d == current) heapError = "the current slab is also in the non-full heap";
+                else if (d->NFree == 0) heapError = "a full slab is in the non-full heap";
+                return heapError == null;
+            }, 10_000_000);
+            if (!ok) return $"bin {j}: {heapError ?? "non-full heap is malformed (order or links)"}";
             if (b->Current != null && (b->Current->Kind != PageKind.Slab || b->Current->Bin != j)) return $"bin {j}: current slab is not one of its slabs";
         }
         return null;

@@ -4,9 +4,10 @@
 // Fast paths (inlined into callers; no lock, no Interlocked, no managed allocation):
 //  - Malloc: thread cache → size-class lookup table → pop the bin's stack. One branch for "no cache
 //    yet", one for "size above the table", one for "bin empty"; anything else is MallocSlow.
-//  - Free: page map → the chunk's PageBin byte for the page → push on the thread cache's stack.
-//    PageBin is 0 for anything that needs more care (huge, explicit arenas, non-cacheable large,
-//    checked/junk modes), so one compare routes all of those to FreeSlow.
+//  - Free: page map → the chunk's PageBin byte for the page → push on the thread cache's stack when
+//    the chunk belongs to the thread's arena. PageBin is 0 for anything that needs more care (huge,
+//    explicit arenas, non-cacheable large, checked/junk modes), so one compare routes all of those to
+//    FreeSlow; a block of another arena goes to FreeRemote, which parks it for a batched return home.
 // A thread that never allocated has no cache (t_cache is null) and simply takes the slow path once.
 // Everything else lives in Heap.Slow.cs (out of line), Huge.cs, Heap.Arenas.cs and Heap.Checked.cs.
 using System.Runtime.CompilerServices;
@@ -68,16 +69,29 @@ public static unsafe partial class Heap
             {
                 CacheBin* cb = ThreadCache.BinsOf(tc) + (bin - 1);
                 void** cur = cb->Cur;
-                if (cur != cb->Full)
+                if (cur != cb->Full && c->Arena == tc->Arena)
                 {
                     cb->Cur = cur - 1;
                     cur[-1] = ptr;
                     tc->Deallocated += cb->ItemSize;
                     return;
                 }
+                if (c->Arena != tc->Arena)
+                {
+                    FreeRemote(tc, (int)bin - 1, ptr);
+                    return;
+                }
             }
         }
         FreeSlow(ptr, -1, 0);
+    }
+
+    /// <summary>Free of a cacheable block owned by another arena: parked at the bin's remote end.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreeRemote(ThreadCache* tc, int bin, void* ptr)
+    {
+        if (ThreadCache.PushRemote(tc, bin, ptr)) tc->Deallocated += (ThreadCache.BinsOf(tc) + bin)->ItemSize;
+        else FreeSlow(ptr, -2, 0);
     }
 
     /// <summary>Frees a block whose requested (or usable) size the caller knows (sdallocx with no flags).</summary>

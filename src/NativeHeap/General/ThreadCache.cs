@@ -1,14 +1,20 @@
-// ThreadCache: a per-thread (or explicit, per-id) stack of free regions for each cached size class,
+// ThreadCache: a per-thread (or explicit, per-id) stack of free blocks for each cached size class,
 // so most allocations and frees touch no shared memory, take no lock and do no atomic operation.
 //
-// Terms: a CacheBin is a bounded stack of pointers in the slots [Full, Empty): items are
-// [Cur, Empty), so Cur == Empty means empty and Cur == Full means full; Cap = Empty - Full. A miss
-// refills half a bin from the arena's Bin (one lock); an overflow flushes the older half back (one
-// lock per arena bin touched). Every GcInterval slow-path events one bin is visited: if it did not
-// miss since the last visit, half its items go back (jemalloc's tcache GC, simplified), so idle
-// caches shrink. A thread's cache is orphaned at thread exit (pthread key destructor) and drained by
-// a later slow path on any thread.
-// Invariants: Full <= Cur <= Empty; every item is a free region or large block of the bin's class;
+// Terms: a CacheBin owns the slots [Base, Empty), Base = Empty - Cap. It is a two-ended stack:
+//  - local blocks (of the cache's own arena) are [Cur, Empty): pushed and popped at Cur, so
+//    Cur == Empty means no local block;
+//  - remote blocks (freed by this thread but owned by another arena) are [Base, Full): pushed at
+//    Full and never handed out here — they go back to their owners in batches, so a thread never
+//    reuses another thread's memory (no false sharing, the owner keeps its locality);
+//  - Cur == Full means the bin is full. The fast free path pushes local blocks while Cur != Full.
+// A miss refills up to half a bin from the arena's Bin (one lock); an overflow sends all remote
+// blocks and the older half of the local ones back (one lock per arena bin touched). Every
+// GcInterval slow-path events one bin is visited: if it did not miss since the last visit, half its
+// local blocks go back (jemalloc's tcache GC, simplified), so idle caches shrink. A thread's cache is
+// reclaimed after the thread exits: its pthread key destructor (libc's sem_post) posts
+// ExitSemaphore, and Heap.ReclaimExitedCaches finds posted caches in the registry list.
+// Invariants: Base <= Full <= Cur <= Empty; local blocks belong to Arena (for a thread's cache);
 // a thread cache never holds blocks of an explicit arena.
 using System.Runtime.CompilerServices;
 using NativeHeap.Core;
@@ -18,36 +24,49 @@ namespace NativeHeap.General;
 [StructLayout(LayoutKind.Sequential, Size = 32)]
 internal unsafe struct CacheBin
 {
-    internal void** Cur;
-    internal void** Empty;
-    internal void** Full;
+    internal void** Cur;      // top of the local stack (grows down from Empty)
+    internal void** Empty;    // end of the slots
+    internal void** Full;     // top of the remote stack (grows up from Base); local pushes stop here
     internal uint ItemSize;
     internal uint Requests;   // allocations served since the last fill/flush (merged into bin stats)
 
-    internal readonly int Count => (int)(Empty - Cur);
-    internal readonly int Cap => (int)(Empty - Full);
+    internal readonly int LocalCount => (int)(Empty - Cur);
 }
 
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct ThreadCache
 {
-    internal const int HeaderBytes = 64;
+    internal const int HeaderBytes = 128;
     private const int GcInterval = 64;
 
     internal ulong Allocated;          // thread.allocated (bytes); stays at offset 0
     internal ulong Deallocated;        // thread.deallocated; offset 8
     internal Arena* Arena;
-    internal ThreadCache* NextOrphan;
+    internal ThreadCache* RegistryNext;  // list of threads' caches (Heap.s_registry), under Heap's registry lock
+    internal ThreadCache* RegistryPrev;
     internal nuint BlockBytes;
     internal int Id;                   // explicit cache id, or -1 for a thread's own cache
     internal int NBins;
     internal int GcCursor;
     internal int Events;
+    internal fixed byte ExitSemaphore[Os.OsThread.ExitSemaphoreBytes];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static CacheBin* BinsOf(ThreadCache* tc) => (CacheBin*)((byte*)tc + HeaderBytes);
 
-    private static byte* MissFlags(ThreadCache* tc) => (byte*)(BinsOf(tc) + tc->NBins);
+    private static ushort* Caps(ThreadCache* tc) => (ushort*)(BinsOf(tc) + tc->NBins);
+
+    private static byte* MissFlags(ThreadCache* tc) => (byte*)(Caps(tc) + tc->NBins);
+
+    private static nuint TrailerBytes(int nbins) => ((nuint)nbins * 3 + 7) & ~(nuint)7;
+
+    internal static int CapOf(ThreadCache* tc, int cls) => Caps(tc)[cls];
+
+    private static void** BaseOf(ThreadCache* tc, int cls)
+    {
+        CacheBin* cb = BinsOf(tc) + cls;
+        return cb->Empty - Caps(tc)[cls];
+    }
 
     internal static int CapOf(int cls, bool enabled, int maxCachedClass)
     {
@@ -63,7 +82,7 @@ internal unsafe struct ThreadCache
         int maxCls = Heap.s_maxCachedClass;
         nuint slots = 0;
         for (int i = 0; i < nbins; i++) slots += (nuint)CapOf(i, enabled, maxCls);
-        nuint bytes = HeaderBytes + (nuint)nbins * (nuint)sizeof(CacheBin) + (((nuint)nbins + 7) & ~(nuint)7) + slots * (nuint)sizeof(void*);
+        nuint bytes = HeaderBytes + (nuint)nbins * (nuint)sizeof(CacheBin) + TrailerBytes(nbins) + slots * (nuint)sizeof(void*);
         ThreadCache* tc = (ThreadCache*)MetaAlloc.TryAlloc(bytes);
         if (tc == null) return null;
         tc->Arena = arena;
@@ -71,10 +90,11 @@ internal unsafe struct ThreadCache
         tc->NBins = nbins;
         tc->BlockBytes = bytes;
         CacheBin* bins = BinsOf(tc);
-        void** slot = (void**)(MissFlags(tc) + (((nuint)nbins + 7) & ~(nuint)7));
+        void** slot = (void**)((byte*)Caps(tc) + TrailerBytes(nbins));
         for (int i = 0; i < nbins; i++)
         {
             int cap = CapOf(i, enabled, maxCls);
+            Caps(tc)[i] = (ushort)cap;
             bins[i].Full = slot;
             slot += cap;
             bins[i].Empty = slot;
@@ -96,15 +116,17 @@ internal unsafe struct ThreadCache
     internal static void* AllocMiss(ThreadCache* tc, Arena* arena, int cls)
     {
         CacheBin* cb = BinsOf(tc) + cls;
+        int cap = Caps(tc)[cls];
         void* p;
-        if (cb->Cap == 0)
+        if (cap == 0)
         {
             p = null;
         }
         else if (cls < SizeClasses.NBins)
         {
             Debug.Assert(cb->Cur == cb->Empty);
-            int want = Math.Max(1, cb->Cap >> 1);
+            if (cb->Full == cb->Empty) FlushRemote(tc, cls);
+            int want = Math.Max(1, Math.Min(cap >> 1, (int)(cb->Empty - cb->Full)));
             void** dst = cb->Empty - want;
             int got = Bin.Fill(arena, cls, dst, want, cb->Requests + 1);
             cb->Requests = 0;
@@ -122,41 +144,74 @@ internal unsafe struct ThreadCache
         return p;
     }
 
-    /// <summary>Free overflow: flush the older half of the bin, then push <paramref name="p"/>.</summary>
+    /// <summary>Local free overflow (or a cache without room): make room, then push <paramref name="p"/> as local.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static bool PushSlow(ThreadCache* tc, int cls, void* p)
     {
         CacheBin* cb = BinsOf(tc) + cls;
-        if (cb->Cap == 0) return false;
-        if (cb->Cur == cb->Full) FlushBin(tc, cls, Math.Max(1, cb->Cap >> 1));
+        if (Caps(tc)[cls] == 0) return false;
+        if (cb->Cur == cb->Full) MakeRoom(tc, cls);
         *--cb->Cur = p;
         Event(tc);
         return true;
     }
 
-    /// <summary>Returns the <paramref name="n"/> oldest items of a bin to their arenas.</summary>
+    /// <summary>Free of a block owned by another arena: park it at the remote end for a batched return.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static bool PushRemote(ThreadCache* tc, int cls, void* p)
+    {
+        CacheBin* cb = BinsOf(tc) + cls;
+        if (Caps(tc)[cls] == 0) return false;
+        if (cb->Cur == cb->Full) MakeRoom(tc, cls);
+        *cb->Full++ = p;
+        return true;
+    }
+
+    /// <summary>A full bin: send every remote block home, and the older half of the local ones when that is not enough.</summary>
+    private static void MakeRoom(ThreadCache* tc, int cls)
+    {
+        CacheBin* cb = BinsOf(tc) + cls;
+        FlushRemote(tc, cls);
+        if (cb->Cur == cb->Full) FlushBin(tc, cls, Math.Max(1, cb->LocalCount >> 1));
+    }
+
+    /// <summary>Returns every remote block of a bin to its owner.</summary>
+    internal static void FlushRemote(ThreadCache* tc, int cls)
+    {
+        CacheBin* cb = BinsOf(tc) + cls;
+        void** b = BaseOf(tc, cls);
+        int n = (int)(cb->Full - b);
+        if (n == 0) return;
+        ReturnBlocks(cls, b, n, 0);
+        cb->Full = b;
+    }
+
+    /// <summary>Returns the <paramref name="n"/> oldest local blocks of a bin to their arena.</summary>
     internal static void FlushBin(ThreadCache* tc, int cls, int n)
     {
         CacheBin* cb = BinsOf(tc) + cls;
-        n = Math.Min(n, cb->Count);
+        n = Math.Min(n, cb->LocalCount);
         if (n == 0) return;
         void** oldest = cb->Empty - n;
-        if (cls < SizeClasses.NBins)
-        {
-            Bin.Flush(cls, oldest, n, cb->Requests);
-        }
-        else
-        {
-            for (int i = 0; i < n; i++)
-            {
-                Chunk* c = (Chunk*)PageMap.Lookup(oldest[i]);
-                General.Arena.LargeFree(c->Arena, &c->Pages[Chunk.PageIndexOf(oldest[i])]);
-            }
-        }
+        ReturnBlocks(cls, oldest, n, cb->Requests);
         cb->Requests = 0;
-        int keep = cb->Count - n;
+        int keep = cb->LocalCount - n;
         if (keep > 0) Buffer.MemoryCopy(cb->Cur, cb->Cur + n, (nuint)keep * 8, (nuint)keep * 8);
         cb->Cur += n;
+    }
+
+    private static void ReturnBlocks(int cls, void** items, int n, long requests)
+    {
+        if (cls < SizeClasses.NBins)
+        {
+            Bin.Flush(cls, items, n, requests);
+            return;
+        }
+        for (int i = 0; i < n; i++)
+        {
+            Chunk* c = (Chunk*)PageMap.Lookup(items[i]);
+            General.Arena.LargeFree(c->Arena, &c->Pages[Chunk.PageIndexOf(items[i])]);
+        }
     }
 
     /// <summary>Returns every cached item (tcache.flush, thread exit, purge).</summary>
@@ -164,7 +219,10 @@ internal unsafe struct ThreadCache
     {
         CacheBin* bins = BinsOf(tc);
         for (int i = 0; i < tc->NBins; i++)
-            if (bins[i].Count != 0) FlushBin(tc, i, bins[i].Count);
+        {
+            FlushRemote(tc, i);
+            if (bins[i].LocalCount != 0) FlushBin(tc, i, bins[i].LocalCount);
+        }
     }
 
     /// <summary>Removes cached items that belong to arena <paramref name="a"/> without freeing them (arena reset).</summary>
@@ -181,8 +239,16 @@ internal unsafe struct ThreadCache
                 if (c != null && c->Arena == a) continue;
                 *--w = *r;
             }
-            // Items kept were copied bottom-up in order; the survivors now occupy [w, Empty).
+            // Local survivors were copied towards Empty in order and now occupy [w, Empty).
             cb->Cur = w;
+            void** b = BaseOf(tc, i), keep = b;
+            for (void** r = b; r < cb->Full; r++)
+            {
+                Chunk* c = (Chunk*)PageMap.Lookup(*r);
+                if (c != null && c->Arena == a) continue;
+                *keep++ = *r;
+            }
+            cb->Full = keep;
         }
     }
 
@@ -194,7 +260,8 @@ internal unsafe struct ThreadCache
         tc->GcCursor = i + 1 < tc->NBins ? i + 1 : 0;
         byte* missed = MissFlags(tc);
         CacheBin* cb = BinsOf(tc) + i;
-        if (missed[i] == 0 && cb->Count > 1) FlushBin(tc, i, cb->Count >> 1);
+        FlushRemote(tc, i);
+        if (missed[i] == 0 && cb->LocalCount > 1) FlushBin(tc, i, cb->LocalCount >> 1);
         missed[i] = 0;
     }
 }

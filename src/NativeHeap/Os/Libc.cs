@@ -62,7 +62,17 @@ internal static unsafe partial class Libc
     internal static partial long syscall_futex(long number, int* uaddr, int op, int val, void* timeout, void* uaddr2, int val3);
 
     [LibraryImport(LibName, EntryPoint = "pthread_key_create")]
-    internal static partial int pthread_key_create(uint* key, delegate* unmanaged<void*, void> destructor);
+    internal static partial int pthread_key_create(uint* key, void* destructor);
+
+    [LibraryImport(LibName, EntryPoint = "sem_init", SetLastError = true)]
+    internal static partial int sem_init(void* sem, int pshared, uint value);
+
+    [LibraryImport(LibName, EntryPoint = "sem_trywait", SetLastError = true)]
+    [SuppressGCTransition]
+    internal static partial int sem_trywait(void* sem);
+
+    [LibraryImport(LibName, EntryPoint = "sem_destroy")]
+    internal static partial int sem_destroy(void* sem);
 
     [LibraryImport(LibName, EntryPoint = "pthread_setspecific")]
     [SuppressGCTransition]

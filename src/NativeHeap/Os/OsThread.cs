@@ -1,6 +1,8 @@
-// OsThread: thread-related OS services: a futex to park and wake waiters of NativeLock, and a
-// pthread key whose destructor tells the heap that a thread has exited (FACTS: it fires within
-// tens of microseconds of the exit, unlike a finalizer, which waits for a GC).
+// OsThread: thread-related OS services: a futex to park and wake waiters of NativeLock, and
+// thread-exit notification: a pthread key whose destructor is libc's own sem_post, so an exiting
+// thread posts a semaphore that lives in its cache and runs no managed code at all. (Running an
+// UnmanagedCallersOnly destructor on a dying thread re-attaches it to the runtime, and we saw that
+// crash the GC; a finalizer would wait for a GC.) Owners later find posted semaphores with TryWait.
 namespace NativeHeap.Os;
 
 internal static unsafe class OsThread
@@ -16,14 +18,23 @@ internal static unsafe class OsThread
     internal static void FutexWake(int* addr, int count)
         => Libc.syscall_futex(Libc.SYS_futex, addr, Libc.FUTEX_WAKE_PRIVATE, count, null, null, 0);
 
+    /// <summary>Bytes a thread-exit semaphore needs (sizeof(sem_t) on x86-64 Linux).</summary>
+    internal const int ExitSemaphoreBytes = 32;
+
     /// <summary>
-    /// Creates a pthread key whose <paramref name="destructor"/> runs on each exiting thread that set
-    /// a non-null value. The destructor must be an UnmanagedCallersOnly function and must stay tiny.
+    /// Creates a pthread key whose destructor is libc's sem_post: a thread that set a value (the address
+    /// of a semaphore made with <see cref="TryInitExitSemaphore"/>) posts it when it exits.
     /// </summary>
-    internal static bool TryCreateKey(delegate* unmanaged<void*, void> destructor, out uint key, out OsError error)
+    internal static bool TryCreateExitKey(out uint key, out OsError error)
     {
+        key = 0;
+        if (!NativeLibrary.TryLoad("libc.so.6", out nint libc) || !NativeLibrary.TryGetExport(libc, "sem_post", out nint semPost))
+        {
+            error = new OsError(Libc.ENOSYS, "dlsym(libc.so.6, sem_post)");
+            return false;
+        }
         uint k;
-        int rc = Libc.pthread_key_create(&k, destructor);
+        int rc = Libc.pthread_key_create(&k, (void*)semPost);
         key = k;
         if (rc != 0)
         {
@@ -33,6 +44,24 @@ internal static unsafe class OsThread
         error = default;
         return true;
     }
+
+    /// <summary>Initialises a process-private semaphore with value 0 at <paramref name="sem"/> (ExitSemaphoreBytes bytes).</summary>
+    internal static bool TryInitExitSemaphore(void* sem, out OsError error)
+    {
+        if (Libc.sem_init(sem, 0, 0) != 0)
+        {
+            error = new OsError(Libc.Errno(), "sem_init");
+            return false;
+        }
+        error = default;
+        return true;
+    }
+
+    /// <summary>True when the thread that registered <paramref name="sem"/> has exited (the semaphore was posted).</summary>
+    internal static bool HasExited(void* sem) => Libc.sem_trywait(sem) == 0;
+
+    /// <summary>Releases a semaphore made by <see cref="TryInitExitSemaphore"/>.</summary>
+    internal static void DestroyExitSemaphore(void* sem) => Libc.sem_destroy(sem);
 
     /// <summary>Sets this thread's value for <paramref name="key"/>; the destructor receives it at exit.</summary>
     internal static void SetKeyValue(uint key, void* value) => Libc.pthread_setspecific(key, value);
