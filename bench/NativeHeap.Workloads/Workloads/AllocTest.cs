@@ -118,6 +118,7 @@ public sealed class AllocTest : Workload
         slot.Size = size;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static unsafe long ReadAll(byte* p, uint size)
     {
         long sum = 0;

@@ -74,16 +74,7 @@ public sealed class CacheLocality : Workload
         for (int i = 0; i < _iterations; i++)
         {
             byte* obj = (byte*)Check(allocator.Malloc(size), size);
-            for (int j = 0; j < repetitions; j++)
-            {
-                for (int k = 0; k < objectSize; k++)
-                {
-                    obj[k] = (byte)k;
-                    byte ch = Volatile.Read(ref obj[k]);
-                    ch++;
-                    check += ch;
-                }
-            }
+            check += Touch.WriteReadBytes(obj, objectSize, repetitions);
             allocator.Free(obj);
         }
         return check;

@@ -66,10 +66,7 @@ public sealed class GlibcSimple : Workload
             {
                 int* p = (int*)Check(allocator.Malloc(size), size);
                 arr[i] = p;
-                for (int g = 0; g < ints; g++)
-                {
-                    p[g] = g;
-                }
+                Touch.IndexInts(p, ints);
             }
             for (int i = 0; i < n; i++)
             {

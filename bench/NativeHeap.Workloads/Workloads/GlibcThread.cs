@@ -91,10 +91,7 @@ public sealed class GlibcThread : Workload
             allocator.Free(slots[slot]);
             byte* p = (byte*)Check(allocator.Malloc(size), size);
             slots[slot] = p;
-            for (uint i = 0; i < size; i++)
-            {
-                p[i] = (byte)i;
-            }
+            Touch.IndexBytes(p, size); // touch the allocated memory
             iterations++;
         }
         for (int i = 0; i < WorkingSet; i++)

@@ -139,25 +139,15 @@ public sealed class MStress : Workload
         }
         nuint bytes = (nuint)(items * sizeof(ulong));
         ulong* p = (ulong*)Check(allocator.Malloc(bytes), bytes);
-        for (ulong i = 0; i < items; i++)
-        {
-            p[i] = (items - i) ^ Cookie;
-        }
+        Touch.FillCookie(p, items, Cookie);
         return p;
     }
 
     private static unsafe void FreeItems<TAlloc>(TAlloc allocator, ulong* p) where TAlloc : struct, IAllocator
     {
-        if (p != null)
+        if (p != null && !Touch.CheckCookie(p, Cookie, out ulong bad))
         {
-            ulong items = p[0] ^ Cookie;
-            for (ulong i = 0; i < items; i++)
-            {
-                if ((p[i] ^ Cookie) != items - i)
-                {
-                    throw new InvalidOperationException($"mstress: memory corruption in block 0x{(nint)p:x} at word {i}");
-                }
-            }
+            throw new InvalidOperationException($"mstress: memory corruption in block 0x{(nint)p:x} at word {bad}");
         }
         allocator.Free(p);
     }
