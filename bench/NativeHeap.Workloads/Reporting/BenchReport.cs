@@ -17,6 +17,9 @@ public sealed class BenchReport
     /// <summary>quick or full.</summary>
     public string Size { get; init; } = "";
 
+    /// <summary>How runs were split over child processes (one per run, or one per allocator and repeat).</summary>
+    public string Isolation { get; init; } = "";
+
     /// <summary>Repeats per (workload, allocator).</summary>
     public int Repeats { get; init; }
 

@@ -11,7 +11,7 @@ public static class TableWriter
     public static void Write(BenchReport report, TextWriter output)
     {
         string reference = report.Reference;
-        output.WriteLine($"Machine: {report.Machine}. Size: {report.Size}, {report.Repeats} repeats, allocators interleaved; memory per child process.");
+        output.WriteLine($"Machine: {report.Machine}. Size: {report.Size}, {report.Repeats} repeats, allocators interleaved; {report.Isolation}.");
         output.WriteLine($"Ratios are {reference} / allocator: time ratio below 1 means {reference} is faster, RSS ratio below 1 means it used less.");
         foreach ((string name, string reason) in report.Skipped)
         {

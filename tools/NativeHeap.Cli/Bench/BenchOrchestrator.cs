@@ -56,6 +56,7 @@ internal sealed class BenchOrchestrator(BenchOptions options, TextWriter output)
             Machine = BenchReport.DescribeMachine(),
             Size = options.Size.ToString().ToLowerInvariant(),
             Repeats = options.Repeats,
+            Isolation = options.ProcessPerRun ? "one child process per run" : "one child process per allocator and repeat (runs all workloads in turn)",
             Reference = reference,
             Allocators = allocators,
             Skipped = skipped,
@@ -72,8 +73,7 @@ internal sealed class BenchOrchestrator(BenchOptions options, TextWriter output)
         output.WriteLine($"nheap bench: {workloads.Count} workloads × {allocators.Count} allocators ({string.Join(", ", allocators)}) × {options.Repeats} repeats, size {report.Size}; {report.Machine}");
         bool allOk = true;
         TimeSpan timeout = options.Size == BenchSize.Full ? TimeSpan.FromMinutes(20) : TimeSpan.FromMinutes(3);
-        string mode = options.ProcessPerRun ? "one child process per run" : "one child process per allocator and repeat";
-        output.WriteLine($"allocators interleaved, {mode}");
+        output.WriteLine($"allocators interleaved, {report.Isolation}");
         var clock = Stopwatch.StartNew();
         for (int repeat = 0; repeat < options.Repeats; repeat++)
         {
