@@ -14,7 +14,9 @@ for f in TestResults/*.trx; do
   line=$(grep -o '<Counters [^>]*>' "$f" | head -n1)
   p=$(echo "$line" | sed -n 's/.* passed="\([0-9]*\)".*/\1/p'); p=${p:-0}
   fl=$(echo "$line" | sed -n 's/.* failed="\([0-9]*\)".*/\1/p'); fl=${fl:-0}
-  nx=$(echo "$line" | sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p'); nx=${nx:-0}
+  tot=$(echo "$line" | sed -n 's/.* total="\([0-9]*\)".*/\1/p'); tot=${tot:-0}
+  ex=$(echo "$line" | sed -n 's/.* executed="\([0-9]*\)".*/\1/p'); ex=${ex:-0}
+  nx=$((tot - ex))
   passed=$((passed + p)); failed=$((failed + fl)); skipped=$((skipped + nx))
 done
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi

@@ -27,6 +27,7 @@ internal unsafe partial struct Arena
         if (a->DirtyDecayMs > 0 && a->Dirty.AgeHead != null) PurgeLocked(a, RunState.Dirty, now - a->DirtyDecayMs);
         if (a->MuzzyDecayMs > 0 && a->Muzzy.AgeHead != null) PurgeLocked(a, RunState.Muzzy, now - a->MuzzyDecayMs);
         ReleaseEmptyChunks(a, keep: 1);
+        if (a->SharesChunks != 0 && a->DirtyDecayMs >= 0) SparePool.Release(now - a->DirtyDecayMs);
     }
 
     /// <summary>Purges every dirty and muzzy run now and unmaps every empty chunk (arena.purge). Lock held.</summary>
@@ -59,10 +60,10 @@ internal unsafe partial struct Arena
                 set->Remove(r, aged: true);
                 Chunk* c = r->Chunk;
                 uint first = r->Index, count = r->Pages;
-                c->FreePages -= count;
+                TakeFreePages(a, c, count);
                 // Busy while purging: neither end looks free, so no neighbour merges with it.
-                r->Kind = PageKind.Header;
-                c->Pages[first + count - 1].Kind = PageKind.Header;
+                if (count > 1) c->Pages[first + count - 1].Kind = PageKind.Header;
+                r->Kind = PageKind.Busy;
                 batch[n] = r;
                 firsts[n] = first;
                 counts[n] = count;

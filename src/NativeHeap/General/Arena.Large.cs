@@ -71,6 +71,9 @@ internal unsafe partial struct Arena
                 uint tailFirst = head + newPages, tailCount = oldPages - newPages;
                 ChangeClass(a, d, newCls, newPages, cacheable);
                 a->ActivePages -= tailCount;
+                // The block's new last page was an interior page with a stale kind: make it a plain
+                // boundary so the freed tail cannot coalesce into the live block.
+                if (newPages > 1) c->Pages[head + newPages - 1].Kind = PageKind.Header;
                 c->Pages[tailFirst].Kind = PageKind.Header;
                 c->Pages[head + oldPages - 1].Kind = PageKind.Header;
                 InsertFree(a, c, tailFirst, tailCount, RunState.Dirty, HeapClock.Now());

@@ -8,6 +8,9 @@
 //    lock may be held while taking the arena lock, never the other way round.
 //  - OS / memory-source calls (map, purge, release) are made with the arena lock released; runs
 //    being purged are marked busy (Kind Header) so no neighbour coalesces with them meanwhile.
+// Descriptors of pages inside a run keep stale contents; only run heads and the two boundary pages
+// (a free run's tail, an allocated run's last page) are meaningful, and every operation that makes
+// an interior page a boundary rewrites it.
 // Invariants: every page of a chunk is in exactly one run (see Chunk); MappedBytes equals the bytes
 // of its chunks and huge mappings; ActivePages equals the pages of live slabs and large blocks.
 using System.Runtime.CompilerServices;
@@ -32,6 +35,8 @@ internal unsafe partial struct Arena
     internal int DecayTicks;
     internal int NChunks;
     internal int NThreads;           // threads whose cache is attached to this arena
+    internal int EmptyChunks;        // chunks with no live run (every usable page free)
+    internal byte SharesChunks;      // automatic arena: gives extra empty chunks to SparePool and takes from it
     internal Chunk* Chunks;
     internal Chunk* HugeList;
     internal FreeSet Dirty;
@@ -69,6 +74,7 @@ internal unsafe partial struct Arena
         a->SourceId = sourceId;
         a->Explicit = isExplicit ? (byte)1 : (byte)0;
         a->FastFree = (byte)(!isExplicit && o.ThreadCache && !o.Checked && o.Junk == JunkFill.None && !o.Zero ? 1 : 0);
+        a->SharesChunks = isExplicit ? (byte)0 : (byte)1;
         a->DirtyDecayMs = o.DirtyDecayMs;
         a->MuzzyDecayMs = o.MuzzyDecayMs;
         a->LastDecay = HeapClock.Now();
@@ -81,6 +87,18 @@ internal unsafe partial struct Arena
     /// <summary>Maps a new chunk and adds its pages as one free run. Called with the lock held; drops it meanwhile.</summary>
     private static bool TryGrow(Arena* a)
     {
+        if (a->SharesChunks != 0)
+        {
+            Chunk* spare = SparePool.TryPop(out bool clean);
+            if (spare != null)
+            {
+                // Old run boundaries inside the chunk must not look like free runs to coalescing.
+                for (uint i = Chunk.HeaderPages; i < Chunk.PagesPerChunk; i++) spare->Pages[i].Kind = PageKind.Header;
+                Adopt(a, spare);
+                InsertFree(a, spare, Chunk.HeaderPages, Chunk.UsablePages, clean ? RunState.Clean : RunState.Dirty, HeapClock.Now());
+                return true;
+            }
+        }
         IMemorySource source = MemorySources.Get(a->SourceId);
         a->Lock.Exit();
         void* mem = source.Allocate(null, Chunk.Size, Chunk.Size, out bool zeroed);
@@ -93,20 +111,56 @@ internal unsafe partial struct Arena
         }
         Chunk* c = (Chunk*)mem;
         if (!zeroed) NativeMemory.Clear(c, (nuint)(Chunk.HeaderPages * OsMemory.PageSize));
-        c->Arena = a;
         c->Kind = ChunkKind.Arena;
         c->SourceId = a->SourceId;
         c->MapSize = Chunk.Size;
         PageDesc* pages = c->Pages;
         for (int i = 0; i < Chunk.PagesPerChunk; i++) pages[i].Chunk = c;
+        Adopt(a, c);
+        PageMap.Set(c, Chunk.Size, c);
+        InsertFree(a, c, Chunk.HeaderPages, Chunk.UsablePages, zeroed ? RunState.Clean : RunState.Dirty, HeapClock.Now());
+        return true;
+    }
+
+    /// <summary>Links a chunk with no runs yet into the arena. Lock held.</summary>
+    private static void Adopt(Arena* a, Chunk* c)
+    {
+        c->Arena = a;
+        c->FreePages = c->CleanPages = 0;
+        c->Prev = null;
         c->Next = a->Chunks;
         if (a->Chunks != null) a->Chunks->Prev = c;
         a->Chunks = c;
         a->NChunks++;
         a->MappedBytes += (long)Chunk.Size;
-        PageMap.Set(c, Chunk.Size, c);
-        InsertFree(a, c, Chunk.HeaderPages, Chunk.UsablePages, zeroed ? RunState.Clean : RunState.Dirty, HeapClock.Now());
-        return true;
+    }
+
+    /// <summary>Takes a chunk with no live run out of the arena and hands it to SparePool. Lock held.</summary>
+    private static void Donate(Arena* a, Chunk* c)
+    {
+        Debug.Assert(c->FreePages == Chunk.UsablePages);
+        PageDesc* pages = c->Pages;
+        for (uint i = Chunk.HeaderPages; i < Chunk.PagesPerChunk;)
+        {
+            PageDesc* r = &pages[i];
+            Debug.Assert(r->Kind == PageKind.Free);
+            SetOf(a, r->State)->Remove(r, r->State != RunState.Clean);
+            i += r->Pages;
+        }
+        bool clean = c->CleanPages == Chunk.UsablePages;
+        a->EmptyChunks--;
+        if (c->Prev != null) c->Prev->Next = c->Next; else a->Chunks = c->Next;
+        if (c->Next != null) c->Next->Prev = c->Prev;
+        a->NChunks--;
+        a->MappedBytes -= (long)Chunk.Size;
+        SparePool.Push(c, clean, HeapClock.Now());
+    }
+
+    /// <summary>Pages leave the free runs of chunk c (carved or taken for purging). Lock held.</summary>
+    private static void TakeFreePages(Arena* a, Chunk* c, uint count)
+    {
+        if (c->FreePages == Chunk.UsablePages) a->EmptyChunks--;
+        c->FreePages -= count;
     }
 
     /// <summary>Returns a chunk that is one clean free run to its source. Called with the lock held; drops it meanwhile.</summary>
@@ -115,6 +169,7 @@ internal unsafe partial struct Arena
         PageDesc* run = &c->Pages[Chunk.HeaderPages];
         Debug.Assert(run->Kind == PageKind.Free && run->Pages == Chunk.UsablePages && run->State == RunState.Clean);
         a->Clean.Remove(run, aged: false);
+        a->EmptyChunks--;
         c->FreePages = c->CleanPages = 0;
         if (c->Prev != null) c->Prev->Next = c->Next; else a->Chunks = c->Next;
         if (c->Next != null) c->Next->Prev = c->Prev;
@@ -137,6 +192,7 @@ internal unsafe partial struct Arena
     {
         PageDesc* pages = c->Pages;
         c->FreePages += count;
+        if (c->FreePages == Chunk.UsablePages) a->EmptyChunks++;
         if (state == RunState.Clean) c->CleanPages += count;
         bool aged = state != RunState.Clean;
         FreeSet* set = SetOf(a, state);
@@ -194,7 +250,7 @@ internal unsafe partial struct Arena
         FreeSet* set = SetOf(a, state);
         uint head = run->Index, total = run->Pages, end = head + total;
         Debug.Assert(start >= head && start + count <= end);
-        c->FreePages -= count;
+        TakeFreePages(a, c, count);
         if (state == RunState.Clean) c->CleanPages -= count;
         if (start > head)
         {
@@ -283,5 +339,6 @@ internal unsafe partial struct Arena
         }
         InsertFree(a, c, first, count, RunState.Dirty, HeapClock.Now());
         if (a->DirtyDecayMs == 0) PurgeLocked(a, RunState.Dirty, long.MaxValue);
+        if (a->EmptyChunks > 1 && a->SharesChunks != 0 && c->FreePages == Chunk.UsablePages && c->Arena == a) Donate(a, c);
     }
 }

@@ -9,8 +9,9 @@
 // Fill and Flush move whole batches under one lock acquisition — the cost of cross-thread frees is
 // one lock per batch per bin, never per free.
 // Invariants (under Lock): Current, when set, is not in Nonfull; every slab in Nonfull has
-// 0 < NFree; a slab whose regions are all free is returned to the arena unless it is Current;
-// NFree = (length of FreeList) + (SlabRegs - Bump).
+// 0 < NFree;
+// NFree = (length of FreeList) + (SlabRegs - Bump); no slab in the bin is entirely free (an emptied
+// slab, the current one included, goes back to the arena at once).
 using System.Runtime.CompilerServices;
 using NativeHeap.Core;
 
@@ -126,15 +127,16 @@ internal unsafe struct Bin
             nuint reg = (nuint)((byte*)p - d->Address) / SizeClasses.s_sizes[b->Class];
             d->Live[reg >> 6] &= ~(1UL << (int)(reg & 63));
         }
-        if (d == b->Current) return;
         ushort regs = SizeClasses.s_slabRegs[b->Class];
         if (d->NFree == regs)
         {
-            // Empty: out of the non-full heap (it was in it unless it holds a single region) and back to the arena.
-            if (regs > 1) SlabHeap.Remove(&b->Nonfull, d);
+            // Empty: out of the bin (the current slab, or the non-full heap unless it holds a single
+            // region) and back to the arena, as jemalloc does, so empty slabs never pin a chunk.
+            if (d == b->Current) b->Current = null;
+            else if (regs > 1) SlabHeap.Remove(&b->Nonfull, d);
             ReleaseSlab(a, b, d);
         }
-        else if (d->NFree == 1)
+        else if (d->NFree == 1 && d != b->Current)
         {
             // Was full: now has room.
             SlabHeap.Insert(&b->Nonfull, d);
@@ -199,20 +201,6 @@ internal unsafe struct Bin
         Arena.FreeRun(a, d);
         Arena.DecayTick(a);
         a->Lock.Exit();
-    }
-
-    /// <summary>Gives back the bin's current slab when none of its regions is in use (purge). Takes the bin lock.</summary>
-    internal static void ReleaseIdleCurrent(Arena* a, int cls)
-    {
-        Bin* b = Arena.BinOf(a, cls);
-        b->Lock.Enter();
-        PageDesc* d = b->Current;
-        if (d != null && d->NFree == SizeClasses.s_slabRegs[cls])
-        {
-            b->Current = null;
-            ReleaseSlab(a, b, d);
-        }
-        b->Lock.Exit();
     }
 
     /// <summary>Checked mode: is region <paramref name="p"/> of slab <paramref name="d"/> currently allocated?</summary>

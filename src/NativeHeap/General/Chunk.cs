@@ -34,6 +34,7 @@ internal enum PageKind : byte
     Slab = 2,         // head page of a slab
     SlabInterior = 3, // other pages of a slab
     Large = 4,        // head page of a live large block
+    Busy = 5,         // head of a free run being purged (out of every set while the arena lock is dropped)
 }
 
 /// <summary>The three states a free run can be in (jemalloc's extent states).</summary>
@@ -106,7 +107,8 @@ internal unsafe struct Chunk
     [FieldOffset(1072)] public Chunk* Prev;
     [FieldOffset(1080)] public uint FreePages;     // pages in free runs (any state)
     [FieldOffset(1084)] public uint CleanPages;    // pages in clean free runs
-    [FieldOffset(1088)] public byte HugeZeroed;    // huge: known zero beyond HugeUsable (fresh)
+    [FieldOffset(1088)] public byte HugeZeroed;    // pooled chunk (SparePool): all usable pages clean
+    [FieldOffset(1096)] public long PoolStamp;     // pooled chunk: when it entered the pool (ms)
 
     /// <summary>The page descriptors (arena chunks only).</summary>
     public PageDesc* Pages

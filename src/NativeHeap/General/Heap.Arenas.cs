@@ -165,6 +165,7 @@ public static unsafe partial class Heap
         Chunk* chunks = a->Chunks, huge = a->HugeList;
         a->Chunks = a->HugeList = null;
         a->NChunks = 0;
+        a->EmptyChunks = 0;
         a->Dirty = default;
         a->Muzzy = default;
         a->Clean = default;
@@ -253,11 +254,11 @@ public static unsafe partial class Heap
             if (a == null || a->Destroyed != 0) continue;
             PurgeOne(a);
         }
+        SparePool.Release(long.MaxValue);
     }
 
     private static void PurgeOne(Arena* a)
     {
-        for (int j = 0; j < SizeClasses.NBins; j++) Bin.ReleaseIdleCurrent(a, j);
         a->Lock.Enter();
         Arena.PurgeAllLocked(a);
         a->Lock.Exit();

@@ -123,6 +123,7 @@ public static unsafe partial class Heap
     private static bool TryInstallCache(ThreadCache* tc)
     {
         if (!OsThread.TryInitExitSemaphore(tc->ExitSemaphore, out _)) return false;
+        tc->ThreadHandle = GCHandle.ToIntPtr(GCHandle.Alloc(Thread.CurrentThread));
         Interlocked.Increment(ref tc->Arena->NThreads);
         s_registryLock->Enter();
         tc->RegistryPrev = null;
@@ -143,6 +144,7 @@ public static unsafe partial class Heap
         if (tc->RegistryNext != null) tc->RegistryNext->RegistryPrev = tc->RegistryPrev;
         s_registryLock->Exit();
         Interlocked.Decrement(ref tc->Arena->NThreads);
+        GCHandle.FromIntPtr(tc->ThreadHandle).Free();
         OsThread.DestroyExitSemaphore(tc->ExitSemaphore);
         ThreadCache.Destroy(tc);
     }
@@ -155,8 +157,11 @@ public static unsafe partial class Heap
     private static ThreadCache* s_registry;
 
     /// <summary>
-    /// Flushes and frees the caches of threads that have exited (their exit semaphore was posted).
-    /// Called when a thread creates its cache and on purge, decay and stats.
+    /// Reclaims the caches of threads that have finished. A cache whose managed thread is no longer
+    /// alive (Thread.IsAlive turns false when Join returns, before the OS thread has run its exit
+    /// destructors) is flushed at once and its arena's thread count dropped, so a thread started right
+    /// after a Join finds that arena free; its memory is freed once the exit semaphore is posted (the
+    /// destructor still writes to it). Called when a thread creates its cache and on purge, decay and stats.
     /// </summary>
     internal static void ReclaimExitedCaches()
     {
@@ -165,12 +170,22 @@ public static unsafe partial class Heap
         for (ThreadCache* tc = s_registry; tc != null;)
         {
             ThreadCache* next = tc->RegistryNext;
-            if (OsThread.HasExited(tc->ExitSemaphore))
+            bool exited = OsThread.HasExited(tc->ExitSemaphore);
+            if (exited || (tc->Retired == 0 && !IsThreadAlive(tc)))
             {
-                if (tc->RegistryPrev != null) tc->RegistryPrev->RegistryNext = next; else s_registry = next;
-                if (next != null) next->RegistryPrev = tc->RegistryPrev;
-                tc->RegistryNext = dead;
-                dead = tc;
+                if (tc->Retired == 0)
+                {
+                    tc->Retired = 1;
+                    Interlocked.Decrement(ref tc->Arena->NThreads);
+                    ThreadCache.FlushAll(tc);
+                }
+                if (exited)
+                {
+                    if (tc->RegistryPrev != null) tc->RegistryPrev->RegistryNext = next; else s_registry = next;
+                    if (next != null) next->RegistryPrev = tc->RegistryPrev;
+                    tc->RegistryNext = dead;
+                    dead = tc;
+                }
             }
             tc = next;
         }
@@ -178,12 +193,15 @@ public static unsafe partial class Heap
         while (dead != null)
         {
             ThreadCache* next = dead->RegistryNext;
-            Interlocked.Decrement(ref dead->Arena->NThreads);
+            GCHandle.FromIntPtr(dead->ThreadHandle).Free();
             OsThread.DestroyExitSemaphore(dead->ExitSemaphore);
-            ThreadCache.Destroy(dead);
+            MetaAlloc.Free(dead, dead->BlockBytes);
             dead = next;
         }
     }
+
+    private static bool IsThreadAlive(ThreadCache* tc)
+        => GCHandle.FromIntPtr(tc->ThreadHandle).Target is not Thread t || t.IsAlive;
 
     // ---- allocation ------------------------------------------------------------------------------
 
@@ -295,6 +313,7 @@ public static unsafe partial class Heap
         Chunk* c = (Chunk*)PageMap.Lookup(ptr);
         if (c == null) throw HeapMisuseException.NotOwned(ptr);
         if (c->Quarantined != 0) throw HeapMisuseException.AfterReset(ptr);
+        if (c->Arena == null) throw HeapMisuseException.NotABlock(ptr);   // a pooled spare chunk: nothing live in it
         if (c->Kind == ChunkKind.Huge)
         {
             if (ptr != c->HugeBlock) throw HeapMisuseException.NotABlock(ptr);
@@ -352,7 +371,7 @@ public static unsafe partial class Heap
     private static nuint UsableSizeCore(void* ptr)
     {
         Chunk* c = (Chunk*)PageMap.Lookup(ptr);
-        if (c == null || c->Quarantined != 0) return 0;
+        if (c == null || c->Quarantined != 0 || c->Arena == null) return 0;
         if (c->Kind == ChunkKind.Huge) return ptr == c->HugeBlock ? c->HugeUsable : 0;
         PageDesc* d = &c->Pages[Chunk.PageIndexOf(ptr)];
         if (d->Kind == PageKind.SlabInterior) d = &c->Pages[d->Head];
@@ -385,7 +404,7 @@ public static unsafe partial class Heap
     {
         EnsureInitialized();
         Chunk* c = (Chunk*)PageMap.Lookup(ptr);
-        if (c == null || c->Quarantined != 0) throw HeapMisuseException.NotOwned(ptr);
+        if (c == null || c->Quarantined != 0 || c->Arena == null) throw HeapMisuseException.NotOwned(ptr);
         nuint old = UsableSizeCore(ptr);
         if (old == 0) throw HeapMisuseException.NotABlock(ptr);
         nuint target = size + extra < size ? nuint.MaxValue : size + extra;

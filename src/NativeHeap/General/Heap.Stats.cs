@@ -28,6 +28,11 @@ public static unsafe partial class Heap
             headers += (long)s.Chunks * Chunk.HeaderPages * OsMemory.PageSize + s.HugeCount * OsMemory.PageSize;
             resident += (s.ActivePages + s.DirtyPages + s.MuzzyPages) * OsMemory.PageSize + hugeActive;
         }
+        // Spare chunks between arenas: mapped; their dirty pages are resident.
+        long spare = (long)SparePool.Count * (long)Chunk.Size;
+        mapped += spare;
+        headers += (long)SparePool.Count * Chunk.HeaderPages * OsMemory.PageSize;
+        resident += (long)(SparePool.Count - SparePool.CleanCount) * Chunk.UsablePages * OsMemory.PageSize;
         long metadata = headers + MetaAlloc.Mapped;
         return new HeapStats
         {

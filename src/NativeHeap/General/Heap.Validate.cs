@@ -42,10 +42,11 @@ public static unsafe partial class Heap
     private static string? ValidateArena(Arena* a)
     {
         long free0 = 0, free1 = 0, free2 = 0, runs0 = 0, runs1 = 0, runs2 = 0, active = 0, mapped = 0;
-        int chunks = 0;
+        int chunks = 0, empty = 0;
         for (Chunk* c = a->Chunks; c != null; c = c->Next)
         {
             chunks++;
+            if (c->FreePages == Chunk.UsablePages) empty++;
             mapped += (long)Chunk.Size;
             if (PageMap.Lookup(c) != c) return $"chunk {(nuint)c:x} is not in the page map";
             if (c->Arena != a || c->Kind != ChunkKind.Arena) return $"chunk {(nuint)c:x} has the wrong owner or kind";
@@ -78,6 +79,8 @@ public static unsafe partial class Heap
                         if (e != null) return e;
                         active += len;
                         break;
+                    case PageKind.Busy:
+                        break;   // being purged by another thread; counted nowhere until it is reinserted
                     case PageKind.Large:
                         if (d->Bin < SizeClasses.NBins || SizeClasses.s_sizes[d->Bin] != (nuint)len * 4096)
                             return $"chunk {(nuint)c:x} page {i}: large run of {len} pages has class {d->Bin}";
@@ -94,6 +97,7 @@ public static unsafe partial class Heap
                 return $"chunk {(nuint)c:x}: free page counts {c->FreePages}/{c->CleanPages} but runs hold {freePages}/{cleanPages}";
         }
         if (chunks != a->NChunks) return $"{chunks} chunks listed but NChunks is {a->NChunks}";
+        if (empty != a->EmptyChunks) return $"{empty} chunks are empty but EmptyChunks is {a->EmptyChunks}";
         if (a->Dirty.Pages != free0 || a->Muzzy.Pages != free1 || a->Clean.Pages != free2)
             return $"free sets count {a->Dirty.Pages}/{a->Muzzy.Pages}/{a->Clean.Pages} pages but chunks hold {free0}/{free1}/{free2}";
         if (a->Dirty.Runs != runs0 || a->Muzzy.Runs != runs1 || a->Clean.Runs != runs2)

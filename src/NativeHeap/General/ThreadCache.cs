@@ -5,8 +5,9 @@
 //  - local blocks (of the cache's own arena) are [Cur, Empty): pushed and popped at Cur, so
 //    Cur == Empty means no local block;
 //  - remote blocks (freed by this thread but owned by another arena) are [Base, Full): pushed at
-//    Full and never handed out here — they go back to their owners in batches, so a thread never
-//    reuses another thread's memory (no false sharing, the owner keeps its locality);
+//    Full and never handed out here — they go back to their owners in batches of at most
+//    RemoteBatch, so a thread never reuses another thread's memory (no false sharing, the owner
+//    keeps its locality) and never pins many of another arena's slabs;
 //  - Cur == Full means the bin is full. The fast free path pushes local blocks while Cur != Full.
 // A miss refills up to half a bin from the arena's Bin (one lock); an overflow sends all remote
 // blocks and the older half of the local ones back (one lock per arena bin touched). Every
@@ -37,6 +38,7 @@ internal unsafe struct CacheBin
 internal unsafe struct ThreadCache
 {
     internal const int HeaderBytes = 128;
+    private const int RemoteBatch = 16;
     private const int GcInterval = 64;
 
     internal ulong Allocated;          // thread.allocated (bytes); stays at offset 0
@@ -50,6 +52,8 @@ internal unsafe struct ThreadCache
     internal int GcCursor;
     internal int Events;
     internal fixed byte ExitSemaphore[Os.OsThread.ExitSemaphoreBytes];
+    internal nint ThreadHandle;        // GCHandle of the owning managed Thread (IsAlive turns false as Join returns)
+    internal int Retired;              // flushed after its thread finished; memory kept until ExitSemaphore is posted
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static CacheBin* BinsOf(ThreadCache* tc) => (CacheBin*)((byte*)tc + HeaderBytes);
@@ -83,6 +87,7 @@ internal unsafe struct ThreadCache
         nuint slots = 0;
         for (int i = 0; i < nbins; i++) slots += (nuint)CapOf(i, enabled, maxCls);
         nuint bytes = HeaderBytes + (nuint)nbins * (nuint)sizeof(CacheBin) + TrailerBytes(nbins) + slots * (nuint)sizeof(void*);
+        Debug.Assert(sizeof(ThreadCache) <= HeaderBytes);
         ThreadCache* tc = (ThreadCache*)MetaAlloc.TryAlloc(bytes);
         if (tc == null) return null;
         tc->Arena = arena;
@@ -164,6 +169,8 @@ internal unsafe struct ThreadCache
         if (Caps(tc)[cls] == 0) return false;
         if (cb->Cur == cb->Full) MakeRoom(tc, cls);
         *cb->Full++ = p;
+        // Parked blocks pin their owners' slabs: send them home in small batches.
+        if (cb->Full - BaseOf(tc, cls) >= Math.Min(RemoteBatch, Caps(tc)[cls] >> 1)) FlushRemote(tc, cls);
         return true;
     }
 
@@ -260,7 +267,7 @@ internal unsafe struct ThreadCache
         tc->GcCursor = i + 1 < tc->NBins ? i + 1 : 0;
         byte* missed = MissFlags(tc);
         CacheBin* cb = BinsOf(tc) + i;
-        FlushRemote(tc, i);
+        for (int k = 0; k < tc->NBins; k++) FlushRemote(tc, k);
         if (missed[i] == 0 && cb->LocalCount > 1) FlushBin(tc, i, cb->LocalCount >> 1);
         missed[i] = 0;
     }

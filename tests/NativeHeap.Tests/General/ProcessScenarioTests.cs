@@ -22,6 +22,18 @@ public class ProcessScenarioTests
     public void OutOfMemoryThrowsWhenAsked() => ChildProcess.AssertOk("oom-throw", "oom:throw");
 
     [Fact]
+    public void OutOfMemoryAbortsWithAMessageWhenAsked()
+    {
+        ChildProcess.Result r = ChildProcess.Run("oom-abort", "oom:abort");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.DoesNotContain("OK", r.Stdout);
+        Assert.Contains("out of memory", r.Stderr);
+    }
+
+    [Fact]
+    public void MemorySourceFromOptionsServesAutomaticArenas() => ChildProcess.AssertOk("source-option");
+
+    [Fact]
     public void ConfigurationFromTheEnvironment()
         => ChildProcess.AssertOk("conf", "tcache:false,narenas:3,dirty_decay_ms:500,oom:throw,junk:free", "tcache=false", "narenas=3", "dirty_decay_ms=500", "oom=Throw", "junk=Free");
 

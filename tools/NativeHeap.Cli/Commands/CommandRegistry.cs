@@ -10,5 +10,6 @@ internal static class CommandRegistry
         yield return VersionCommand.Create();
         yield return BenchCommand.Create();
         yield return BenchRunCommand.Create();
+        yield return HeapCommand.Create();
     }
 }
