@@ -1,5 +1,6 @@
 // BenchmarkDotNet entry point: `dotnet run -c Release --project bench/NativeHeap.Benchmarks -- --filter '*'`.
 // Benchmarks are grouped by component in sub-folders; peers are loaded at run time with NativeLibrary.
+// `-- --lockfree` runs the timed multi-threaded harness of the lock-free heap instead (LockFree/).
 // jemalloc only loads into processes started with GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384:
 // without it the host starts itself again with it (BenchmarkDotNet's children inherit it).
 using System.Diagnostics;
@@ -23,5 +24,11 @@ if (!tunables.Contains("optional_static_tls", StringComparison.Ordinal) && Envir
     child.WaitForExit();
     return child.ExitCode;
 }
+
+if (args.Length > 0 && args[0] == "--lockfree")
+{
+    return NativeHeap.Benchmarks.LockFree.LockFreeThroughput.Run(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

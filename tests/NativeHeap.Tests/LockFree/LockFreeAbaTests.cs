@@ -1,0 +1,50 @@
+// Deterministic ABA tests: a pop is suspended inside its ABA window (after reading the next link,
+// before its CAS) while "another thread" pops the top two blocks and pushes the first one back, the
+// classic ABA schedule. Stress runs hit this window too rarely to prove anything; this test forces
+// it. Without the tag, the suspended CAS would succeed and install a block that is allocated as the
+// new head, so the heap would hand it out twice.
+using NativeHeap.LockFree;
+
+namespace NativeHeap.Tests.LockFree;
+
+public sealed unsafe class LockFreeAbaTests
+{
+    private struct AbaPause(LockFreeHeap heap, nint* slots) : IPopPause
+    {
+        private int _calls;
+
+        public void AfterReadingNext()
+        {
+            if (_calls++ != 0) return;       // interfere with the first attempt only
+            slots[0] = (nint)heap.Allocate(16); // pops A
+            slots[1] = (nint)heap.Allocate(16); // pops B
+            heap.Free((void*)slots[0]);         // pushes A back: the head shows A again
+        }
+    }
+
+    [Fact]
+    public void SuspendedPopDoesNotInstallAnAllocatedBlock()
+    {
+        using var heap = new LockFreeHeap(LockFreeHeap.MinHeapSize, shards: 1);
+        byte* a = (byte*)heap.Allocate(16);
+        byte* b = (byte*)heap.Allocate(16);
+        heap.Free(b);
+        heap.Free(a); // list: A -> B -> (rest of the page)
+
+        nint* slots = stackalloc nint[2];
+        byte* popped = heap.Arena.PopForTest(0, 0, new AbaPause(heap, slots));
+        Assert.Equal((nint)a, (nint)popped);
+        Assert.Equal((nint)a, slots[0]);
+        Assert.Equal((nint)b, slots[1]); // B is allocated by the interfering "thread"
+
+        // B must not be on the free list: the next allocations must never return it.
+        for (int i = 0; i < 16; i++)
+        {
+            nint p = (nint)heap.Allocate(16);
+            Assert.NotEqual((nint)b, p);
+            Assert.NotEqual((nint)a, p);
+        }
+        LockFreeHeapStats stats = heap.Validate();
+        Assert.Equal(2 + 16, stats.LiveBlocks(0)); // A (popped by the test), B, and the 16 above
+    }
+}
