@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# The main job: the sample program that exercises the general heap from several threads.
+# The main job: `nheap bench --quick`, the mimalloc-bench workloads on NativeHeap and the peer
+# allocators (glibc, jemalloc, mimalloc, tcmalloc; missing peers are skipped with the apt-get line),
+# interleaved, 5 repeats, one child process per allocator and repeat; prints a table per workload.
+# Extra arguments go to `nheap bench` (e.g. --json out.json --svg out.svg, --workload larsonN).
 set -euo pipefail
 cd "$(dirname "$0")"
-exec dotnet run -c Release --project samples/NativeHeap.Sample -- "$@"
+exec dotnet run -c Release --project tools/NativeHeap.Cli -- bench --quick "$@"

@@ -1,7 +1,29 @@
 // BenchmarkDotNet entry point: `dotnet run -c Release --project bench/NativeHeap.Benchmarks -- --filter '*'`.
 // Benchmarks are grouped by component in sub-folders; peers are loaded at run time with NativeLibrary.
 // `-- --lockfree` runs the timed multi-threaded harness of the lock-free heap instead (LockFree/).
+// jemalloc only loads into processes started with GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384:
+// without it the host starts itself again with it (BenchmarkDotNet's children inherit it).
+using System.Diagnostics;
 using BenchmarkDotNet.Running;
+using NativeHeap.Workloads.Allocators;
+
+string tunables = Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "";
+if (!tunables.Contains("optional_static_tls", StringComparison.Ordinal) && Environment.ProcessPath is string self)
+{
+    var info = new ProcessStartInfo(self) { UseShellExecute = false };
+    if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+    {
+        info.ArgumentList.Add(typeof(Program).Assembly.Location);
+    }
+    foreach (string arg in args)
+    {
+        info.ArgumentList.Add(arg);
+    }
+    info.Environment["GLIBC_TUNABLES"] = tunables.Length == 0 ? PeerBinding.JemallocTunables : tunables + ":" + PeerBinding.JemallocTunables;
+    using Process child = Process.Start(info)!;
+    child.WaitForExit();
+    return child.ExitCode;
+}
 
 if (args.Length > 0 && args[0] == "--lockfree")
 {

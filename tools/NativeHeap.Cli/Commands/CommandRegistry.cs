@@ -8,6 +8,8 @@ internal static class CommandRegistry
     internal static IEnumerable<Command> All()
     {
         yield return VersionCommand.Create();
+        yield return BenchCommand.Create();
+        yield return BenchRunCommand.Create();
         yield return HeapCommand.Create();
     }
 }
