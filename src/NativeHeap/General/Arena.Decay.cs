@@ -23,7 +23,6 @@ internal unsafe partial struct Arena
     /// <summary>Purges what decay says is due at <paramref name="now"/>. Lock held.</summary>
     internal static void DecayLocked(Arena* a, long now)
     {
-        a->LastDecay = now;
         if (a->DirtyDecayMs > 0 && a->Dirty.AgeHead != null) PurgeLocked(a, RunState.Dirty, now - a->DirtyDecayMs);
         if (a->MuzzyDecayMs > 0 && a->Muzzy.AgeHead != null) PurgeLocked(a, RunState.Muzzy, now - a->MuzzyDecayMs);
         ReleaseEmptyChunks(a, keep: 1);

@@ -31,7 +31,6 @@ internal unsafe partial struct Arena
     internal byte FastFree;          // PageBin entries may be set (tcache on, no checked/junk modes)
     internal long DirtyDecayMs;
     internal long MuzzyDecayMs;
-    internal long LastDecay;
     internal int DecayTicks;
     internal int NChunks;
     internal int NThreads;           // threads whose cache is attached to this arena
@@ -77,7 +76,6 @@ internal unsafe partial struct Arena
         a->SharesChunks = isExplicit ? (byte)0 : (byte)1;
         a->DirtyDecayMs = o.DirtyDecayMs;
         a->MuzzyDecayMs = o.MuzzyDecayMs;
-        a->LastDecay = HeapClock.Now();
         for (int i = 0; i < SizeClasses.NBins; i++) BinOf(a, i)->Class = (ushort)i;
         return a;
     }
@@ -228,7 +226,6 @@ internal unsafe partial struct Arena
         head->Pages = count;
         head->Head = first;
         head->Stamp = stamp;
-        head->Flags = 0;
         PageDesc* tail = &pages[end - 1];
         tail->Kind = PageKind.Free;
         tail->State = state;
@@ -277,7 +274,6 @@ internal unsafe partial struct Arena
             t->Pages = end - after;
             t->Head = after;
             t->Stamp = run->Stamp;
-            t->Flags = 0;
             PageDesc* tt = &pages[end - 1];
             tt->Kind = PageKind.Free;
             tt->State = state;
@@ -311,7 +307,6 @@ internal unsafe partial struct Arena
                 if (pages > 1) d[pages - 1].Kind = PageKind.Header;
                 d->Pages = pages;
                 d->Head = start;
-                d->Flags = 0;
                 a->ActivePages += pages;
                 return d;
             }

@@ -64,9 +64,6 @@ internal unsafe struct PageDesc
     [FieldOffset(48)] public ulong* Live;        // slab, checked mode: bitmap of allocated regions
     [FieldOffset(48)] public PageDesc* AgePrev;  // free run: decay FIFO
     [FieldOffset(56)] public Chunk* Chunk;       // the chunk this page belongs to
-    [FieldOffset(63)] public byte Flags;         // PageFlags
-
-    public const byte FlagLargeCached = 1;       // large block: currently sitting in a thread cache (checked mode)
 
     /// <summary>Index of this descriptor's page within its chunk.</summary>
     public uint Index

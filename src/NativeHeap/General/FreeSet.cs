@@ -141,5 +141,4 @@ internal unsafe struct FreeSet
         return s >= head ? s : uint.MaxValue;
     }
 
-    internal PageDesc* BucketHead(int b) => (PageDesc*)_heads[b];
 }

@@ -415,5 +415,4 @@ public static unsafe partial class Heap
         t.Start();
     }
 
-    internal static Arena* ArenaAt(int i) => s_arenas[i];
 }

@@ -67,18 +67,18 @@ public static unsafe partial class Heap
             ThreadCache* tc = t_cache;
             if (bin != 0 && tc != null)
             {
+                if (c->Arena != tc->Arena)
+                {
+                    FreeRemote(tc, (int)bin - 1, ptr);
+                    return;
+                }
                 CacheBin* cb = ThreadCache.BinsOf(tc) + (bin - 1);
                 void** cur = cb->Cur;
-                if (cur != cb->Full && c->Arena == tc->Arena)
+                if (cur != cb->Full)
                 {
                     cb->Cur = cur - 1;
                     cur[-1] = ptr;
                     tc->Deallocated += cb->ItemSize;
-                    return;
-                }
-                if (c->Arena != tc->Arena)
-                {
-                    FreeRemote(tc, (int)bin - 1, ptr);
                     return;
                 }
             }

@@ -23,7 +23,6 @@ internal static unsafe partial class Libc
     internal static readonly void* MAP_FAILED = (void*)-1;
 
     internal const int MADV_NORMAL = 0, MADV_DONTNEED = 4, MADV_FREE = 8, MADV_HUGEPAGE = 14, MADV_NOHUGEPAGE = 15;
-    internal const int MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
 
     internal const int _SC_PAGESIZE = 30, _SC_NPROCESSORS_ONLN = 84;
 
@@ -47,8 +46,6 @@ internal static unsafe partial class Libc
     [LibraryImport(LibName, EntryPoint = "mprotect", SetLastError = true)]
     internal static partial int mprotect(void* addr, nuint length, int prot);
 
-    [LibraryImport(LibName, EntryPoint = "mremap", SetLastError = true)]
-    internal static partial void* mremap(void* oldAddress, nuint oldSize, nuint newSize, int flags, void* newAddress);
 
     [LibraryImport(LibName, EntryPoint = "sysconf", SetLastError = true)]
     internal static partial long sysconf(int name);
@@ -78,9 +75,6 @@ internal static unsafe partial class Libc
     [SuppressGCTransition]
     internal static partial int pthread_setspecific(uint key, void* value);
 
-    [LibraryImport(LibName, EntryPoint = "pthread_getspecific")]
-    [SuppressGCTransition]
-    internal static partial void* pthread_getspecific(uint key);
 
     [LibraryImport(LibName, EntryPoint = "getpid")]
     [SuppressGCTransition]

@@ -1,5 +1,5 @@
 // OsMemory: the page vocabulary of the OS layer (after jemalloc's pages.c): map, unmap, commit,
-// decommit, purge lazily or forcibly, remap, and huge-page advice.
+// decommit, and purge lazily or forcibly.
 //
 // Contract of every method here:
 //  - addresses and sizes are multiples of the OS page size (4 KiB on x86-64 Linux) unless stated;
@@ -122,10 +122,6 @@ internal static unsafe class OsMemory
     internal static bool TryPurgeLazy(void* addr, nuint size, out OsError error)
         => Advise(addr, size, Libc.MADV_FREE, "madvise(MADV_FREE)", out error);
 
-    /// <summary>Asks for transparent huge pages on the range (MADV_HUGEPAGE).</summary>
-    internal static bool TryAdviseHuge(void* addr, nuint size, bool huge, out OsError error)
-        => Advise(addr, size, huge ? Libc.MADV_HUGEPAGE : Libc.MADV_NOHUGEPAGE, huge ? "madvise(MADV_HUGEPAGE)" : "madvise(MADV_NOHUGEPAGE)", out error);
-
     /// <summary>Makes the range inaccessible and drops its pages (decommit). Touching it faults.</summary>
     internal static bool TryDecommit(void* addr, nuint size, out OsError error)
     {
@@ -143,40 +139,6 @@ internal static unsafe class OsMemory
         if (Libc.mprotect(addr, size, Libc.PROT_READ | Libc.PROT_WRITE) != 0)
         {
             error = new OsError(Libc.Errno(), $"mprotect({(nuint)addr:x}, {size}, PROT_READ|PROT_WRITE)");
-            return false;
-        }
-        error = default;
-        return true;
-    }
-
-    /// <summary>
-    /// Grows or shrinks a mapping with mremap. With <paramref name="mayMove"/> false the mapping
-    /// keeps its address or the call fails (ENOMEM when the following range is taken).
-    /// </summary>
-    internal static bool TryRemap(void* addr, nuint oldSize, nuint newSize, bool mayMove, out void* result, out OsError error)
-    {
-        void* p = Libc.mremap(addr, oldSize, newSize, mayMove ? Libc.MREMAP_MAYMOVE : 0, null);
-        if (p == Libc.MAP_FAILED)
-        {
-            result = null;
-            error = new OsError(Libc.Errno(), $"mremap({(nuint)addr:x}, {oldSize} -> {newSize} bytes)");
-            return false;
-        }
-        result = p;
-        error = default;
-        return true;
-    }
-
-    /// <summary>
-    /// Moves a mapping to exactly <paramref name="target"/> with a new size (mremap MAYMOVE|FIXED);
-    /// whatever was mapped at the target is replaced, so the caller must own the target range.
-    /// </summary>
-    internal static bool TryRemapFixed(void* addr, nuint oldSize, nuint newSize, void* target, out OsError error)
-    {
-        void* p = Libc.mremap(addr, oldSize, newSize, Libc.MREMAP_MAYMOVE | Libc.MREMAP_FIXED, target);
-        if (p == Libc.MAP_FAILED)
-        {
-            error = new OsError(Libc.Errno(), $"mremap({(nuint)addr:x} -> fixed {(nuint)target:x}, {newSize} bytes)");
             return false;
         }
         error = default;
