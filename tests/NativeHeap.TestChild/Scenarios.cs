@@ -28,7 +28,7 @@ internal static unsafe class Scenarios
         "stats-print" => StatsPrint(),
         "oom-abort" => OomAbort(),
         "source-option" => SourceOption(),
-        _ => $"unknown scenario {name}",
+        _ => ControlScenarios.TryRun(name, args, out string? result) ? result : $"unknown scenario {name}",
     };
 
     private static string? Expect<T>(Action action, string what) where T : Exception

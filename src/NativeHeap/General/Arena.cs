@@ -47,6 +47,8 @@ internal unsafe partial struct Arena
     internal long ActivePages;
     internal long HugeBytes;         // usable bytes of live huge blocks
     internal long HugeCount;
+    internal long HugeNMalloc;       // huge blocks ever allocated / freed in this arena
+    internal long HugeNDalloc;
     internal long PurgeCalls;        // purge passes that did work
     internal long PurgeMadvise;      // source purge calls
     internal long PurgedPages;

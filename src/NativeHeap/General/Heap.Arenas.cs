@@ -398,21 +398,78 @@ public static unsafe partial class Heap
 
     // ---- background purging ----------------------------------------------------------------------
 
+    private static volatile bool s_backgroundEnabled;
+    private static Thread? s_backgroundThread;
+
+    /// <summary>
+    /// Whether a background thread applies decay every second (background_thread). Setting it at run
+    /// time starts or stops the thread.
+    /// </summary>
+    public static bool BackgroundThreadEnabled
+    {
+        get => s_backgroundEnabled;
+        set
+        {
+            EnsureInitialized();
+            lock (s_arenaLock)
+            {
+                s_backgroundEnabled = value;
+                if (value && s_backgroundThread == null) StartBackgroundThread();
+            }
+        }
+    }
+
     private static void StartBackgroundThread()
     {
+        s_backgroundEnabled = true;
         var t = new Thread(() =>
         {
-            while (true)
+            while (s_backgroundEnabled)
             {
                 Thread.Sleep(1000);
-                Decay();
+                if (s_backgroundEnabled) Decay();
+            }
+            lock (s_arenaLock)
+            {
+                s_backgroundThread = null;
+                // Re-enabled while this thread was leaving: start a fresh one.
+                if (s_backgroundEnabled) StartBackgroundThread();
             }
         })
         {
             IsBackground = true,
             Name = "NativeHeap background purge",
         };
+        s_backgroundThread = t;
         t.Start();
     }
 
+    /// <summary>True when arena <paramref name="index"/> exists (created and not destroyed).</summary>
+    public static bool ArenaExists(int index)
+    {
+        EnsureInitialized();
+        if ((uint)index >= (uint)Volatile.Read(ref s_arenaCount)) return false;
+        if (index < s_autoArenas) return true;
+        Arena* a = s_arenas[index];
+        return a != null && a->Destroyed == 0;
+    }
+
+    /// <summary>The memory source arena <paramref name="index"/> takes new chunks and huge blocks from (arena.&lt;i&gt;.extent_hooks).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The arena does not exist.</exception>
+    public static IMemorySource GetArenaMemorySource(int index) => MemorySources.Get(ArenaForIndex(index)->SourceId);
+
+    /// <summary>
+    /// Replaces the memory source of an arena for memory it obtains from now on; memory already
+    /// obtained is still returned to the source that provided it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The arena does not exist.</exception>
+    public static void SetArenaMemorySource(int index, IMemorySource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        Arena* a = ArenaForIndex(index);
+        int id = MemorySources.Register(source);
+        a->Lock.Enter();
+        a->SourceId = id;
+        a->Lock.Exit();
+    }
 }

@@ -88,9 +88,10 @@ public static unsafe partial class Heap
             if (!OsThread.TryCreateExitKey(out s_exitKey, out OsError error))
                 throw new InvalidOperationException("NativeHeap: cannot create the thread-exit key: " + error);
             if (o.BackgroundThread) StartBackgroundThread();
-            if (o.StatsPrint) AppDomain.CurrentDomain.ProcessExit += (_, _) => Console.Error.Write(GetStats().ToString());
+            if (o.StatsPrint) AppDomain.CurrentDomain.ProcessExit += (_, _) => HeapControl.PrintStatsAtExit();
             s_initialized = true;
         }
+        HeapMetrics.EnsureCreated();
     }
 
     // ---- thread caches ---------------------------------------------------------------------------

@@ -42,6 +42,8 @@ public static unsafe partial class Heap
             Resident = resident + metadata,
             Mapped = mapped + MetaAlloc.Mapped,
             Retained = 0,
+            SpareChunks = SparePool.Count,
+            SpareCleanChunks = SparePool.CleanCount,
             Arenas = arenas,
         };
     }
@@ -90,6 +92,8 @@ public static unsafe partial class Heap
                 LargeAllocated = largeBytes,
                 HugeAllocated = a->HugeBytes,
                 HugeCount = a->HugeCount,
+                HugeNMalloc = a->HugeNMalloc,
+                HugeNDalloc = a->HugeNDalloc,
                 DirtyDecayMs = a->DirtyDecayMs,
                 MuzzyDecayMs = a->MuzzyDecayMs,
                 Bins = bins,

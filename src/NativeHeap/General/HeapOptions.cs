@@ -4,6 +4,7 @@
 // malloc_conf, then MALLOC_CONF). Unknown keys and malformed values print a warning to stderr naming
 // them and are otherwise ignored; contradictory settings are refused with an exception.
 using System.Globalization;
+using NativeHeap.Control;
 
 namespace NativeHeap;
 
@@ -76,6 +77,12 @@ public sealed class HeapOptions
     /// <summary><c>opt.stats_print</c>: print statistics to stderr at process exit (default false).</summary>
     public bool StatsPrint { get; set; }
 
+    /// <summary>
+    /// Options of the statistics printed at exit (stats_print_opts), as <see cref="HeapControl.PrintStats(TextWriter, string?)"/>
+    /// takes them: J for JSON, g/m/a/b/l to omit the general, merged, per-arena, bin and large sections.
+    /// </summary>
+    public string StatsPrintOptions { get; set; } = "";
+
     /// <summary>Memory source of the automatic arenas (default: anonymous mmap). Not settable from the environment.</summary>
     public IMemorySource? MemorySource { get; set; }
 
@@ -117,6 +124,7 @@ public sealed class HeapOptions
             case "zero": return TryBool(value, out bool z) && Set(() => Zero = z);
             case "background_thread": return TryBool(value, out bool b) && Set(() => BackgroundThread = b);
             case "stats_print": return TryBool(value, out bool sp) && Set(() => StatsPrint = sp);
+            case "stats_print_opts": return StatsEmitter.TryParseOptions(value, out _) && Set(() => StatsPrintOptions = value);
             case "xmalloc": return TryBool(value, out bool x) && Set(() => Oom = x ? OomBehavior.Abort : OomBehavior.ReturnNull);
             case "junk":
                 switch (value)
@@ -139,6 +147,23 @@ public sealed class HeapOptions
         }
     }
 
+    /// <summary>The option value naming a junk setting (opt.junk).</summary>
+    public static string JunkName(JunkFill junk) => junk switch
+    {
+        JunkFill.None => "false",
+        JunkFill.Alloc => "alloc",
+        JunkFill.Free => "free",
+        _ => "true",
+    };
+
+    /// <summary>The option value naming an out-of-memory behaviour (opt.oom).</summary>
+    public static string OomName(OomBehavior oom) => oom switch
+    {
+        OomBehavior.Throw => "throw",
+        OomBehavior.Abort => "abort",
+        _ => "null",
+    };
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first contradictory or out-of-range setting.</summary>
     public void Validate()
     {
@@ -146,6 +171,8 @@ public sealed class HeapOptions
         if (MuzzyDecayMs < -1) throw new ArgumentException($"muzzy_decay_ms must be -1 or more, not {MuzzyDecayMs}");
         if (Arenas < 0 || Arenas > 4095) throw new ArgumentException($"narenas must be 0..4095, not {Arenas}");
         if (ThreadCacheMax > 2 * 1024 * 1024) throw new ArgumentException($"tcache_max must be at most 2 MiB, not {ThreadCacheMax}");
+        if (!StatsEmitter.TryParseOptions(StatsPrintOptions, out _))
+            throw new ArgumentException($"stats_print_opts \"{StatsPrintOptions}\" has a character other than J, g, m, a, b, l");
         if (Zero && (Junk & JunkFill.Alloc) != 0)
             throw new ArgumentException("zero:true and junk filling of allocations contradict each other (both set new memory)");
     }

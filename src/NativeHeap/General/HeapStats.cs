@@ -1,8 +1,6 @@
 // HeapStats: a snapshot of the general heap's statistics, read under each arena's and bin's lock so
 // that every figure within one arena is consistent. Named after jemalloc's stats.* where the concept
 // exists. Building a snapshot allocates managed objects; it is never on a fast path.
-using System.Text;
-
 namespace NativeHeap;
 
 /// <summary>Statistics of one small size class in one arena (stats.arenas.&lt;i&gt;.bins.&lt;j&gt;).</summary>
@@ -48,14 +46,86 @@ public sealed class ArenaStats
     public long HugeAllocated { get; init; }
     /// <summary>Live huge blocks.</summary>
     public long HugeCount { get; init; }
+    /// <summary>Huge blocks (above the 2 MiB large limit, each in its own mapping) ever allocated.</summary>
+    public long HugeNMalloc { get; init; }
+    /// <summary>Huge blocks ever freed.</summary>
+    public long HugeNDalloc { get; init; }
     /// <summary>Dirty decay time (ms).</summary>
     public long DirtyDecayMs { get; init; }
     /// <summary>Muzzy decay time (ms).</summary>
     public long MuzzyDecayMs { get; init; }
     /// <summary>Per small class.</summary>
     public IReadOnlyList<BinStats> Bins { get; init; } = [];
-    /// <summary>Per large class with any activity.</summary>
+    /// <summary>Per large class with any activity, by ascending class index.</summary>
     public IReadOnlyList<LargeStats> Large { get; init; } = [];
+
+    /// <summary>Small allocations served (stats.arenas.&lt;i&gt;.small.nmalloc).</summary>
+    public long SmallNMalloc => Bins.Sum(b => b.NMalloc);
+    /// <summary>Small frees (small.ndalloc).</summary>
+    public long SmallNDalloc => Bins.Sum(b => b.NDalloc);
+    /// <summary>Small requests, including those served by thread caches (small.nrequests).</summary>
+    public long SmallNRequests => Bins.Sum(b => b.NRequests);
+    /// <summary>Large allocations (large.nmalloc).</summary>
+    public long LargeNMalloc => Large.Sum(l => l.NMalloc);
+    /// <summary>Large frees (large.ndalloc).</summary>
+    public long LargeNDalloc => Large.Sum(l => l.NDalloc);
+
+    /// <summary>The statistics of one large class, or zeroes when the class saw no activity.</summary>
+    public LargeStats LargeClass(int index, long size)
+    {
+        foreach (LargeStats l in Large) if (l.Index == index) return l;
+        return new LargeStats(index, size, 0, 0, 0);
+    }
+
+    /// <summary>Sums arenas into one (jemalloc's merged statistics, MALLCTL_ARENAS_ALL).</summary>
+    public static unsafe ArenaStats Merge(IReadOnlyList<ArenaStats> arenas, int index)
+    {
+        int nb = Core.SizeClasses.NBins;
+        var bins = new BinStats[nb];
+        for (int j = 0; j < nb; j++)
+        {
+            long nm = 0, nd = 0, nr = 0, cr = 0, cs = 0, ns = 0, nf = 0, nfl = 0;
+            foreach (ArenaStats a in arenas)
+            {
+                BinStats b = a.Bins[j];
+                nm += b.NMalloc; nd += b.NDalloc; nr += b.NRequests; cr += b.CurRegs;
+                cs += b.CurSlabs; ns += b.NSlabs; nf += b.NFills; nfl += b.NFlushes;
+            }
+            bins[j] = new BinStats(j, (long)Core.SizeClasses.s_sizes[j], Core.SizeClasses.s_slabRegs[j],
+                (long)Core.SizeClasses.s_slabPages[j] * Os.OsMemory.PageSize, nm, nd, nr, cr, cs, ns, nf, nfl);
+        }
+        var large = new SortedDictionary<int, LargeStats>();
+        foreach (ArenaStats a in arenas)
+            foreach (LargeStats l in a.Large)
+                large[l.Index] = large.TryGetValue(l.Index, out LargeStats? m)
+                    ? m with { NMalloc = m.NMalloc + l.NMalloc, NDalloc = m.NDalloc + l.NDalloc, CurExtents = m.CurExtents + l.CurExtents }
+                    : l;
+        return new ArenaStats
+        {
+            Index = index,
+            IsExplicit = false,
+            Threads = arenas.Sum(a => a.Threads),
+            Mapped = arenas.Sum(a => a.Mapped),
+            ActivePages = arenas.Sum(a => a.ActivePages),
+            DirtyPages = arenas.Sum(a => a.DirtyPages),
+            MuzzyPages = arenas.Sum(a => a.MuzzyPages),
+            CleanPages = arenas.Sum(a => a.CleanPages),
+            Chunks = arenas.Sum(a => a.Chunks),
+            PurgePasses = arenas.Sum(a => a.PurgePasses),
+            PurgeCalls = arenas.Sum(a => a.PurgeCalls),
+            PurgedPages = arenas.Sum(a => a.PurgedPages),
+            SmallAllocated = arenas.Sum(a => a.SmallAllocated),
+            LargeAllocated = arenas.Sum(a => a.LargeAllocated),
+            HugeAllocated = arenas.Sum(a => a.HugeAllocated),
+            HugeCount = arenas.Sum(a => a.HugeCount),
+            HugeNMalloc = arenas.Sum(a => a.HugeNMalloc),
+            HugeNDalloc = arenas.Sum(a => a.HugeNDalloc),
+            DirtyDecayMs = arenas.Count == 0 ? 0 : arenas[0].DirtyDecayMs,
+            MuzzyDecayMs = arenas.Count == 0 ? 0 : arenas[0].MuzzyDecayMs,
+            Bins = bins,
+            Large = large.Values.ToArray(),
+        };
+    }
 }
 
 /// <summary>Heap-wide statistics (stats.*).</summary>
@@ -73,31 +143,17 @@ public sealed class HeapStats
     public long Mapped { get; init; }
     /// <summary>Bytes of virtual memory kept rather than unmapped (stats.retained); NativeHeap unmaps, so 0.</summary>
     public long Retained { get; init; }
+    /// <summary>Wholly free chunks pooled between automatic arenas (mapped, counted in <see cref="Mapped"/>).</summary>
+    public int SpareChunks { get; init; }
+    /// <summary>Pooled chunks whose pages are all purged.</summary>
+    public int SpareCleanChunks { get; init; }
     /// <summary>Per arena, for arenas that exist.</summary>
     public IReadOnlyList<ArenaStats> Arenas { get; init; } = [];
 
-    /// <inheritdoc />
+    /// <summary>The snapshot as the text table <see cref="HeapControl.PrintStats"/> prints (all sections).</summary>
     public override string ToString()
     {
-        var sb = new StringBuilder();
-        sb.AppendLine("___ NativeHeap statistics ___");
-        sb.AppendLine($"allocated: {Allocated,14:N0}  active: {Active,14:N0}  metadata: {Metadata,12:N0}");
-        sb.AppendLine($"resident:  {Resident,14:N0}  mapped: {Mapped,14:N0}  retained: {Retained,12:N0}");
-        foreach (ArenaStats a in Arenas)
-        {
-            if (a.Mapped == 0 && a.Threads == 0) continue;
-            sb.AppendLine($"arena {a.Index}{(a.IsExplicit ? " (explicit)" : "")}: threads {a.Threads}, chunks {a.Chunks}, mapped {a.Mapped:N0}, " +
-                          $"pages active {a.ActivePages:N0} dirty {a.DirtyPages:N0} muzzy {a.MuzzyPages:N0} clean {a.CleanPages:N0}, " +
-                          $"purged {a.PurgedPages:N0} pages in {a.PurgeCalls:N0} calls");
-            sb.AppendLine($"  small {a.SmallAllocated:N0} B, large {a.LargeAllocated:N0} B, huge {a.HugeAllocated:N0} B in {a.HugeCount} blocks");
-            foreach (BinStats b in a.Bins)
-            {
-                if (b.NMalloc == 0) continue;
-                sb.AppendLine($"  bin {b.Size,6}: nmalloc {b.NMalloc,10:N0} ndalloc {b.NDalloc,10:N0} nrequests {b.NRequests,10:N0} curregs {b.CurRegs,8:N0} curslabs {b.CurSlabs,6:N0}");
-            }
-            foreach (LargeStats l in a.Large)
-                sb.AppendLine($"  large {l.Size,9}: nmalloc {l.NMalloc,10:N0} ndalloc {l.NDalloc,10:N0} cur {l.CurExtents,6:N0}");
-        }
-        return sb.ToString();
+        Control.StatsEmitter.TryParseOptions("", out Control.StatsPrintFlags flags);
+        return Control.StatsEmitter.Emit(new Control.StatsModel(0, this, Heap.Options, HeapControl.Version), flags);
     }
 }

@@ -49,6 +49,7 @@ internal static unsafe class Huge
         a->MappedBytes += (long)mapSize;
         a->HugeBytes += (long)usize;
         a->HugeCount++;
+        a->HugeNMalloc++;
         a->Lock.Exit();
         void* p = c->HugeBlock;
         if (zero && !zeroed) NativeMemory.Clear(p, usize);
@@ -72,6 +73,7 @@ internal static unsafe class Huge
         a->MappedBytes -= (long)c->MapSize;
         a->HugeBytes -= (long)c->HugeUsable;
         a->HugeCount--;
+        a->HugeNDalloc++;
     }
 
     /// <summary>Clears the page map and returns the mapping to its source.</summary>

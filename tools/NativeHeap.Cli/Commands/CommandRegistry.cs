@@ -11,5 +11,6 @@ internal static class CommandRegistry
         yield return BenchCommand.Create();
         yield return BenchRunCommand.Create();
         yield return HeapCommand.Create();
+        yield return StatsCommand.Create();
     }
 }

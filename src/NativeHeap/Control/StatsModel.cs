@@ -1,0 +1,44 @@
+// StatsModel: one consistent snapshot of everything the control namespace and the stats emitter
+// report — the heap's statistics at one epoch, the options in force and the version. Built by
+// HeapControl.RefreshStats (epoch), or by tests from fixed figures (golden output).
+// Invariant: Merged sums exactly the arenas in Stats.Arenas; ByIndex[i] is the arena with Index i.
+using NativeHeap.Os;
+
+namespace NativeHeap.Control;
+
+internal sealed class StatsModel
+{
+    public StatsModel(ulong epoch, HeapStats stats, HeapOptions options, string version)
+    {
+        Epoch = epoch;
+        Stats = stats;
+        Options = options;
+        Version = version;
+        Merged = ArenaStats.Merge(stats.Arenas, HeapControl.ArenasAll);
+        int max = stats.Arenas.Count == 0 ? 0 : stats.Arenas.Max(a => a.Index) + 1;
+        ByIndex = new ArenaStats?[max];
+        foreach (ArenaStats a in stats.Arenas) ByIndex[a.Index] = a;
+        Threads = stats.Arenas.Sum(a => a.Threads);
+    }
+
+    public ulong Epoch { get; }
+    public HeapStats Stats { get; }
+    public HeapOptions Options { get; }
+    public string Version { get; }
+    public ArenaStats Merged { get; }
+    public ArenaStats?[] ByIndex { get; }
+    public int Threads { get; }
+
+    /// <summary>The arena with this index, the merged statistics for <see cref="HeapControl.ArenasAll"/>, or null.</summary>
+    public ArenaStats? Arena(int index)
+        => index == HeapControl.ArenasAll ? Merged : (uint)index < (uint)ByIndex.Length ? ByIndex[index] : null;
+
+    /// <summary>Resident bytes of one arena (estimate): active, dirty and muzzy pages, huge blocks and chunk headers.</summary>
+    public static long ArenaResident(ArenaStats a)
+    {
+        long page = OsMemory.PageSize;
+        long hugeActive = (a.HugeAllocated + page - 1) / page * page;
+        return (a.ActivePages + a.DirtyPages + a.MuzzyPages) * page + hugeActive
+               + (long)a.Chunks * General.Chunk.HeaderPages * page + a.HugeCount * page;
+    }
+}

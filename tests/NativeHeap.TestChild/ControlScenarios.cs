@@ -1,0 +1,111 @@
+// Control-namespace scenarios that need process-wide options (thread caches off) or a heap no other
+// test touches, so that statistics can be compared exactly with what the scenario holds.
+namespace NativeHeap.TestChild;
+
+internal static unsafe class ControlScenarios
+{
+    internal static bool TryRun(string name, string[] args, out string? result)
+    {
+        switch (name)
+        {
+            case "stats-exact": result = StatsExact(); return true;
+            case "stats-cached-bound": result = StatsCachedBound(); return true;
+            default: result = null; return false;
+        }
+    }
+
+    private static long Allocated()
+    {
+        if (HeapControl.Write("epoch", 1UL) != CtlStatus.Ok) throw new InvalidOperationException("epoch refresh failed");
+        CtlStatus st = HeapControl.Read("stats.allocated", out ulong v);
+        if (st != CtlStatus.Ok) throw new InvalidOperationException("stats.allocated: " + st);
+        return (long)v;
+    }
+
+    /// <summary>Sizes from every range: small classes, large runs and huge blocks.</summary>
+    private static IEnumerable<nuint> Sizes()
+    {
+        for (nuint s = 1; s <= 20_000; s = s * 5 / 4 + 1) yield return s;
+        yield return 100_000;
+        yield return 1_500_000;
+        yield return 3 * 1024 * 1024 + 17;
+    }
+
+    // With tcache:false every block goes to and from its arena, so stats.allocated is exact.
+    private static string? StatsExact()
+    {
+        if (HeapControl.Read("opt.tcache", out bool tcache) != CtlStatus.Ok || tcache) return "expected opt.tcache false (run with tcache:false)";
+        long baseline = Allocated();
+        var held = new List<nint>();
+        long bytes = 0;
+        foreach (nuint size in Sizes())
+        {
+            for (int k = 0; k < 3; k++)
+            {
+                void* p = Heap.Malloc(size);
+                held.Add((nint)p);
+                bytes += (long)Heap.UsableSize(p);
+            }
+        }
+        long got = Allocated() - baseline;
+        if (got != bytes) return $"stats.allocated grew by {got}, the scenario holds {bytes}";
+        long freed = 0;
+        for (int i = 0; i < held.Count; i += 2)
+        {
+            freed += (long)Heap.UsableSize((void*)held[i]);
+            Heap.Free((void*)held[i]);
+        }
+        got = Allocated() - baseline;
+        if (got != bytes - freed) return $"after freeing half, stats.allocated grew by {got}, the scenario holds {bytes - freed}";
+        // The merged arena's parts add up to the total.
+        ulong small, large, huge;
+        HeapControl.Read("stats.arenas.4096.small.allocated", out small);
+        HeapControl.Read("stats.arenas.4096.large.allocated", out large);
+        HeapControl.Read("stats.arenas.4096.huge.allocated", out huge);
+        if ((long)(small + large + huge) != Allocated()) return $"merged small+large+huge {small + large + huge} differs from stats.allocated";
+        for (int i = 1; i < held.Count; i += 2) Heap.Free((void*)held[i]);
+        got = Allocated() - baseline;
+        return got == 0 ? null : $"after freeing everything stats.allocated is {got} above the start";
+    }
+
+    // With caches on, blocks parked in the thread's cache still count as allocated: the figure is at
+    // least what the scenario holds and at most that plus what the caches can hold.
+    private static string? StatsCachedBound()
+    {
+        HeapControl.Read("arenas.nhbins", out uint nhbins);
+        long bound = 0;
+        for (int j = 0; j < nhbins; j++)
+        {
+            HeapControl.Read(j < 36 ? $"arenas.bin.{j}.size" : $"arenas.lextent.{j - 36}.size", out ulong size);
+            bound += 200 * (long)size;    // 200 = the largest per-class cache capacity
+        }
+        long baseline = Allocated();
+        var rng = new Random(7);
+        var held = new List<nint>();
+        long bytes = 0;
+        for (int i = 0; i < 200_000; i++)
+        {
+            if (held.Count > 0 && rng.Next(3) == 0)
+            {
+                int k = rng.Next(held.Count);
+                bytes -= (long)Heap.UsableSize((void*)held[k]);
+                Heap.Free((void*)held[k]);
+                held[k] = held[^1];
+                held.RemoveAt(held.Count - 1);
+            }
+            else
+            {
+                void* p = Heap.Malloc((nuint)rng.Next(1, 40_000));
+                bytes += (long)Heap.UsableSize(p);
+                held.Add((nint)p);
+            }
+        }
+        long got = Allocated() - baseline;
+        if (got < bytes || got > bytes + bound) return $"stats.allocated grew by {got}; held {bytes}, cache bound {bound}";
+        HeapControl.Execute("thread.tcache.flush");
+        got = Allocated() - baseline;
+        if (got != bytes) return $"after thread.tcache.flush stats.allocated grew by {got}, the scenario holds {bytes}";
+        foreach (nint p in held) Heap.Free((void*)p);
+        return null;
+    }
+}
