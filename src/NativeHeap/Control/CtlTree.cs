@@ -31,19 +31,19 @@ internal static unsafe class CtlTree
             "whether the background purging thread runs");
 
         // opt.*: every option, read-only (the values in force after NATIVEHEAP_CONF).
-        t.Ro("opt.dirty_decay_ms", CtlType.SSize, _ => (ulong)Heap.Options.DirtyDecayMs, "dirty_decay_ms");
-        t.Ro("opt.muzzy_decay_ms", CtlType.SSize, _ => (ulong)Heap.Options.MuzzyDecayMs, "muzzy_decay_ms");
+        t.Ro("opt.dirty_decay_ms", CtlType.SSize, _ => (ulong)Heap.Options.DirtyDecayMs, "option dirty_decay_ms (README, Options)");
+        t.Ro("opt.muzzy_decay_ms", CtlType.SSize, _ => (ulong)Heap.Options.MuzzyDecayMs, "option muzzy_decay_ms");
         t.Ro("opt.narenas", CtlType.UInt32, _ => (ulong)Heap.AutomaticArenaCount, "number of automatic arenas (narenas, resolved)");
-        t.Ro("opt.tcache", CtlType.Bool, _ => B(Heap.Options.ThreadCache), "tcache");
-        t.Ro("opt.tcache_max", CtlType.Size, _ => Heap.Options.ThreadCacheMax, "tcache_max");
-        t.Ro("opt.checked", CtlType.Bool, _ => B(Heap.Options.Checked), "checked");
+        t.Ro("opt.tcache", CtlType.Bool, _ => B(Heap.Options.ThreadCache), "option tcache");
+        t.Ro("opt.tcache_max", CtlType.Size, _ => Heap.Options.ThreadCacheMax, "option tcache_max");
+        t.Ro("opt.checked", CtlType.Bool, _ => B(Heap.Options.Checked), "option checked");
         t.Ro("opt.junk", CtlType.String, _ => HeapOptions.JunkName(Heap.Options.Junk), "junk: \"true\", \"false\", \"alloc\" or \"free\"");
-        t.Ro("opt.zero", CtlType.Bool, _ => B(Heap.Options.Zero), "zero");
+        t.Ro("opt.zero", CtlType.Bool, _ => B(Heap.Options.Zero), "option zero");
         t.Ro("opt.oom", CtlType.String, _ => HeapOptions.OomName(Heap.Options.Oom), "oom: \"null\", \"throw\" or \"abort\"");
         t.Ro("opt.xmalloc", CtlType.Bool, _ => B(Heap.Options.Oom == OomBehavior.Abort), "xmalloc (oom:abort)");
         t.Ro("opt.background_thread", CtlType.Bool, _ => B(Heap.Options.BackgroundThread), "background_thread at start");
-        t.Ro("opt.stats_print", CtlType.Bool, _ => B(Heap.Options.StatsPrint), "stats_print");
-        t.Ro("opt.stats_print_opts", CtlType.String, _ => Heap.Options.StatsPrintOptions, "stats_print_opts");
+        t.Ro("opt.stats_print", CtlType.Bool, _ => B(Heap.Options.StatsPrint), "option stats_print");
+        t.Ro("opt.stats_print_opts", CtlType.String, _ => Heap.Options.StatsPrintOptions, "option stats_print_opts");
 
         // arenas.*: constants and arena creation.
         t.Ro("arenas.narenas", CtlType.UInt32, _ => (ulong)Heap.ArenaCount, "arena slots in use (automatic + explicit, destroyed ones included)");

@@ -129,6 +129,28 @@ public static unsafe class HeapControl
         return names;
     }
 
+    /// <summary>
+    /// The declared leaves with their indexed components written as &lt;i&gt; — the namespace's
+    /// reference: name pattern, C type, access and one line of documentation.
+    /// </summary>
+    public static IReadOnlyList<(string Name, CtlType Type, CtlAccess Access, string Doc)> Declarations()
+    {
+        var list = new List<(string, CtlType, CtlAccess, string)>();
+        Declare(CtlTree.Root, "", list);
+        return list;
+    }
+
+    private static void Declare(CtlNode node, string prefix, List<(string, CtlType, CtlAccess, string)> list)
+    {
+        if (node.IsLeaf)
+        {
+            list.Add((prefix, node.Type, node.Access, node.Doc));
+            return;
+        }
+        if (node.Indexed != null) Declare(node.Indexed, prefix + ".<i>", list);
+        foreach (CtlNode c in node.Children) Declare(c, prefix.Length == 0 ? c.Name : prefix + "." + c.Name, list);
+    }
+
     private static void Walk(CtlNode node, string prefix, List<nuint> index, List<string> names)
     {
         if (node.IsLeaf)

@@ -32,7 +32,7 @@ public static unsafe partial class Heap
         long spare = (long)SparePool.Count * (long)Chunk.Size;
         mapped += spare;
         headers += (long)SparePool.Count * Chunk.HeaderPages * OsMemory.PageSize;
-        resident += (long)(SparePool.Count - SparePool.CleanCount) * Chunk.UsablePages * OsMemory.PageSize;
+        resident += SparePool.DirtyPages * OsMemory.PageSize;
         long metadata = headers + MetaAlloc.Mapped;
         return new HeapStats
         {

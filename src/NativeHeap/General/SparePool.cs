@@ -16,12 +16,16 @@ internal static unsafe class SparePool
     private static Chunk* s_head;      // newest first, linked through Chunk.Next
     private static int s_count;
     private static int s_cleanCount;
+    private static long s_dirtyPages;  // Σ (usable − clean) pages of pooled chunks: an upper bound of their resident pages
 
     /// <summary>Chunks in the pool.</summary>
     internal static int Count => Volatile.Read(ref s_count);
 
     /// <summary>Pooled chunks whose usable pages are all clean (not resident).</summary>
     internal static int CleanCount => Volatile.Read(ref s_cleanCount);
+
+    /// <summary>Pages of pooled chunks that may be resident (not purged since last use).</summary>
+    internal static long DirtyPages => Volatile.Read(ref s_dirtyPages);
 
     internal static void Push(Chunk* c, bool clean, long now)
     {
@@ -34,6 +38,7 @@ internal static unsafe class SparePool
         if (s_head != null) s_head->Prev = c;
         s_head = c;
         s_count++;
+        s_dirtyPages += Chunk.UsablePages - c->CleanPages;
         if (clean) s_cleanCount++;
         s_lock->Exit();
     }
@@ -84,6 +89,7 @@ internal static unsafe class SparePool
         if (c->Next != null) c->Next->Prev = c->Prev;
         c->Next = c->Prev = null;
         s_count--;
+        s_dirtyPages -= Chunk.UsablePages - c->CleanPages;
         if (c->HugeZeroed != 0) s_cleanCount--;
     }
 }

@@ -39,3 +39,50 @@ public unsafe class HeapMetricsTests
         Assert.True(during["nativeheap.allocations"] > before["nativeheap.allocations"]);
     }
 }
+
+/// <summary>
+/// The path dotnet-counters uses: it enables the runtime's "System.Diagnostics.Metrics" EventSource
+/// with a Metrics filter and reads the published values. An in-process EventListener does the same.
+/// </summary>
+public class HeapMetricsEventSourceTests
+{
+    private sealed class MetricsListener : System.Diagnostics.Tracing.EventListener
+    {
+        public readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Values = new();
+
+        protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+        {
+            if (source.Name != "System.Diagnostics.Metrics") return;
+            EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Informational, (System.Diagnostics.Tracing.EventKeywords)0x3,
+                new Dictionary<string, string?>
+                {
+                    ["SessionId"] = "nativeheap-test",
+                    ["Metrics"] = "NativeHeap",
+                    ["RefreshInterval"] = "0.5",
+                    ["MaxTimeSeries"] = "100",
+                    ["MaxHistograms"] = "10",
+                });
+        }
+
+        protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+        {
+            if (e.EventName is not ("GaugeValuePublished" or "CounterRateValuePublished") || e.PayloadNames == null || e.Payload == null) return;
+            int name = e.PayloadNames.IndexOf("instrumentName");
+            int value = e.PayloadNames.IndexOf(e.EventName == "GaugeValuePublished" ? "lastValue" : "value");
+            if (name >= 0 && value >= 0) Values[(string)e.Payload[name]!] = e.Payload[value]?.ToString() ?? "";
+        }
+    }
+
+    [Fact]
+    public void ValuesReachTheMetricsEventSourceThatDotnetCountersReads()
+    {
+        _ = HeapMetrics.Meter;
+        using var listener = new MetricsListener();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline && !(listener.Values.ContainsKey("nativeheap.allocated") && listener.Values.ContainsKey("nativeheap.allocations")))
+            Thread.Sleep(100);
+        Assert.True(listener.Values.TryGetValue("nativeheap.allocated", out string? allocated), "no nativeheap.allocated event: " + string.Join(", ", listener.Values.Keys));
+        Assert.True(double.TryParse(allocated, System.Globalization.CultureInfo.InvariantCulture, out double v) && v >= 0, allocated);
+        Assert.True(listener.Values.ContainsKey("nativeheap.allocations"));
+    }
+}

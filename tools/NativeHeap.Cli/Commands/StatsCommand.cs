@@ -17,12 +17,21 @@ internal static unsafe class StatsCommand
         var threads = new Option<int>("--threads") { Description = "worker threads of the demo workload", DefaultValueFactory = _ => 4 };
         var ops = new Option<int>("--ops") { Description = "allocations per thread", DefaultValueFactory = _ => 200_000 };
         var get = new Option<string[]>("--get") { Description = "print these control names instead of the whole table", AllowMultipleArgumentsPerToken = true };
+        var list = new Option<bool>("--list") { Description = "list the control namespace (names, types, access) and exit" };
         var command = new Command("stats", "Run a demo workload and print NativeHeap's statistics (text or JSON) or chosen control names")
         {
-            format, omit, threads, ops, get,
+            format, omit, threads, ops, get, list,
         };
         command.SetAction(result =>
         {
+            if (result.GetValue(list))
+            {
+                Console.WriteLine("| name | type | access | meaning |");
+                Console.WriteLine("| --- | --- | --- | --- |");
+                foreach ((string name, CtlType type, CtlAccess access, string doc) in HeapControl.Declarations())
+                    Console.WriteLine($"| `{name}` | {TypeName(type)} | {AccessName(access)} | {doc} |");
+                return 0;
+            }
             string opts = (result.GetValue(format) switch
             {
                 "text" => "",
@@ -53,6 +62,26 @@ internal static unsafe class StatsCommand
         return command;
     }
 
+    private static string TypeName(CtlType type) => type switch
+    {
+        CtlType.Void => "—",
+        CtlType.Bool => "bool",
+        CtlType.UInt32 => "unsigned",
+        CtlType.UInt64 => "uint64_t",
+        CtlType.Size => "size_t",
+        CtlType.SSize => "ssize_t",
+        CtlType.String => "const char *",
+        _ => "pointer",
+    };
+
+    private static string AccessName(CtlAccess access) => access switch
+    {
+        CtlAccess.Read => "r-",
+        CtlAccess.Write => "-w",
+        CtlAccess.ReadWrite => "rw",
+        _ => "x",
+    };
+
     private static int PrintNames(string[] names)
     {
         HeapControl.RefreshStats();
@@ -74,7 +103,7 @@ internal static unsafe class StatsCommand
         return rc;
     }
 
-    /// <summary>Mixed sizes on several threads; a quarter of the blocks are freed by the next thread.</summary>
+    /// <summary>Mixed sizes on several threads; one block in sixteen is freed by another thread.</summary>
     private static void Workload(int threads, int ops)
     {
         var handoff = new nint[threads][];
@@ -92,7 +121,7 @@ internal static unsafe class StatsCommand
                     int slot = rng.Next(live.Length);
                     if (live[slot] != 0)
                     {
-                        if ((i & 3) == 0) passed.Add(live[slot]);
+                        if ((i & 15) == 0) passed.Add(live[slot]);
                         else Heap.Free((void*)live[slot]);
                     }
                     int r = rng.Next(100);
