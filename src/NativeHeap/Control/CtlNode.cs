@@ -52,6 +52,8 @@ internal sealed class CtlNode
     public CtlIndexCheck? IndexCheck { get; set; }
     /// <summary>The leaf's value type.</summary>
     public CtlType Type { get; set; }
+    /// <summary>The type of a written value when it differs from the value read (arenas.create reads an index, takes hooks).</summary>
+    public CtlType? NewType { get; set; }
     /// <summary>The leaf's access.</summary>
     public CtlAccess Access { get; set; }
     /// <summary>The leaf's handler (null on interior nodes).</summary>

@@ -47,7 +47,7 @@ internal static unsafe class CtlTree
 
         // arenas.*: constants and arena creation.
         t.Ro("arenas.narenas", CtlType.UInt32, _ => (ulong)Heap.ArenaCount, "arena slots in use (automatic + explicit, destroyed ones included)");
-        t.Leaf("arenas.create", CtlType.UInt32, CtlAccess.ReadWrite, CreateArena, "read: creates an explicit arena and returns its index; the value written (optional) is an extent_hooks_t* for it");
+        t.Leaf("arenas.create", CtlType.UInt32, CtlAccess.ReadWrite, CreateArena, "read: creates an explicit arena and returns its index; the value written (optional) is an extent_hooks_t* for it", CtlType.Pointer);
         t.Ro("arenas.page", CtlType.Size, _ => (ulong)OsMemory.PageSize, "page size");
         t.Ro("arenas.quantum", CtlType.Size, _ => (ulong)SizeClasses.Quantum, "quantum (alignment of blocks of 16 bytes and more)");
         t.Ro("arenas.tcache_max", CtlType.Size, _ => Heap.ThreadCacheMaxSize, "largest cached size class");
@@ -60,7 +60,7 @@ internal static unsafe class CtlTree
         t.Ro("arenas.nlextents", CtlType.UInt32, _ => Arena.NLarge, "large size classes (16 KiB to 7 × 2^60)");
         t.Index("arenas.lextent", (_, i) => i < Arena.NLarge);
         t.Ro("arenas.lextent.<i>.size", CtlType.Size, x => SizeClasses.s_sizes[SizeClasses.NBins + (int)x[0]], "size of large class i");
-        t.Leaf("arenas.lookup", CtlType.Pointer, CtlAccess.ReadWrite, Lookup, "write a pointer, read back (as unsigned) the index of the arena that owns it");
+        t.Leaf("arenas.lookup", CtlType.UInt32, CtlAccess.ReadWrite, Lookup, "write a pointer (void *), read back the index of the arena that owns it", CtlType.Pointer);
 
         // arena.<i>.*: actions and settings of one arena (MALLCTL_ARENAS_ALL = 4096 for purge/decay).
         t.Index("arena", (_, i) => i == HeapControl.ArenasAll || (i < Heap.MaxArenas && Heap.ArenaExists((int)i)));
@@ -217,7 +217,7 @@ internal static unsafe class CtlTree
 
         public CtlNode Root { get; } = root;
 
-        public void Leaf(string path, CtlType type, CtlAccess access, CtlHandler handler, string doc)
+        public void Leaf(string path, CtlType type, CtlAccess access, CtlHandler handler, string doc, CtlType? newType = null)
         {
             CtlNode n = NodeAt(path, create: true)!;
             if (n.IsLeaf || n.Children.Count != 0 || n.Indexed != null) throw new InvalidOperationException($"control node {path} declared twice or inside a leaf");
@@ -225,6 +225,7 @@ internal static unsafe class CtlTree
             n.Access = access;
             n.Handler = handler;
             n.Doc = doc;
+            n.NewType = newType;
         }
 
         public void Ro(string path, CtlType type, CtlGet get, string doc)

@@ -282,7 +282,8 @@ public static unsafe class HeapControl
         bool wantOld = oldp != null;
         if (wantOld && oldlenp == null) return CtlStatus.Invalid;
         bool hasNew = newp != null;
-        if (hasNew && newlen != size) return CtlStatus.Invalid;
+        CtlType newType = node.NewType ?? node.Type;
+        if (hasNew && newlen != SizeOf(newType)) return CtlStatus.Invalid;
         if (wantOld && (node.Access & CtlAccess.Read) == 0) return CtlStatus.ReadOnly;
         if (hasNew && (node.Access & CtlAccess.Write) == 0) return CtlStatus.ReadOnly;
         if (!wantOld && !hasNew && (node.Access & CtlAccess.Execute) == 0 && node.Type != CtlType.Void)
@@ -292,7 +293,7 @@ public static unsafe class HeapControl
             return CtlStatus.Ok;
         }
         var call = new CtlCall { Index = index[..nIndex], WantOld = wantOld, HasNew = hasNew };
-        if (hasNew) call.New = Load(newp, node.Type);
+        if (hasNew) call.New = Load(newp, newType);
         st = Invoke(node, ref call);
         if (st != CtlStatus.Ok || !wantOld) return st;
         ulong bits = node.Type == CtlType.String ? (ulong)Utf8(call.OldString ?? "") : call.Old;

@@ -159,10 +159,10 @@ public unsafe class HeapControlTests
         void* p = Heap.MallocX(3000, flags);
         Assert.True(p != null);
         void* lookup = p;
-        ulong owner = 0;
-        nuint len = 8;
+        uint owner = 0;
+        nuint len = 4;
         Assert.Equal(CtlStatus.Ok, HeapControl.Ctl("arenas.lookup", &owner, &len, &lookup, (nuint)sizeof(void*)));
-        Assert.Equal((ulong)arena, owner);
+        Assert.Equal(arena, owner);
         Heap.DallocX(p, MallocFlags.ThreadCache((int)cache));
         Assert.Equal(CtlStatus.Ok, HeapControl.Write("tcache.flush", cache));
         Assert.Equal(CtlStatus.Ok, HeapControl.Write("tcache.destroy", cache));
