@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 
 namespace NativeHeap.Tests.Control;
 
+[Collection("Serial")]
 public unsafe class HeapMetricsTests
 {
     private static Dictionary<string, long> Collect()
