@@ -79,11 +79,14 @@ internal unsafe struct ThreadCache
         return 20;
     }
 
-    /// <summary>Creates a cache bound to <paramref name="arena"/>; null when metadata memory is exhausted.</summary>
-    internal static ThreadCache* Create(Arena* arena, int id, bool enabled)
+    /// <summary>
+    /// Creates a cache bound to <paramref name="arena"/>; null when metadata memory is exhausted.
+    /// <paramref name="maxCachedClass"/> overrides tcache_max's class (memory kinds' caches); -2 keeps the heap's.
+    /// </summary>
+    internal static ThreadCache* Create(Arena* arena, int id, bool enabled, int maxCachedClass = -2)
     {
-        int nbins = Heap.s_cacheBins;
-        int maxCls = Heap.s_maxCachedClass;
+        int maxCls = maxCachedClass == -2 ? Heap.s_maxCachedClass : maxCachedClass;
+        int nbins = Math.Max(Heap.s_cacheBins, maxCls + 1);
         nuint slots = 0;
         for (int i = 0; i < nbins; i++) slots += (nuint)CapOf(i, enabled, maxCls);
         nuint bytes = HeaderBytes + (nuint)nbins * (nuint)sizeof(CacheBin) + TrailerBytes(nbins) + slots * (nuint)sizeof(void*);
