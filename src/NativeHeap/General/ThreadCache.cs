@@ -16,7 +16,9 @@
 // reclaimed after the thread exits: its pthread key destructor (libc's sem_post) posts
 // ExitSemaphore, and Heap.ReclaimExitedCaches finds posted caches in the registry list.
 // Invariants: Base <= Full <= Cur <= Empty; local blocks belong to Arena (for a thread's cache);
-// a thread cache never holds blocks of an explicit arena.
+// a thread cache never holds blocks of an explicit arena. Memory kinds' caches (Kinds/KindThreadCaches,
+// Id >= KindThreadCaches.CacheIdBase, possibly a larger tcache_max) hold blocks of any arena of their
+// one kind, all as local blocks.
 using System.Runtime.CompilerServices;
 using NativeHeap.Core;
 
