@@ -123,7 +123,9 @@ public sealed unsafe partial class MemoryKind
         {
             if (field != null) return field;
             (IMemorySource source, string? unavailable, bool lazy) = make();
-            if (!TryCreateCore(name, source, new KindOptions(), unavailable, lazy, predefined: true, out MemoryKind? kind, out string error))
+            // A kind that can never allocate (strict HBW without HBW nodes) needs no more than one arena.
+            var options = unavailable == null ? new KindOptions() : new KindOptions { ArenaPolicy = KindArenaPolicy.Single };
+            if (!TryCreateCore(name, source, options, unavailable, lazy, predefined: true, out MemoryKind? kind, out string error))
                 throw new InvalidOperationException($"NativeHeap: cannot create the predefined kind '{name}': {error}");
             Volatile.Write(ref field, kind);
             return kind!;

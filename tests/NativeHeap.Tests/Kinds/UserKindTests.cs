@@ -84,6 +84,29 @@ public sealed unsafe class UserKindTests
     }
 
     [Fact]
+    public void ThreadCacheMaxDecidesWhichSizesSkipTheArena()
+    {
+        // 64 KiB pairs: with the heap's tcache_max (32 KiB) every pair reaches the arena; with a
+        // kind cache of 64 KiB only the first does.
+        foreach ((nuint? max, bool cached) in new (nuint?, bool)[] { (null, false), (65536, true) })
+        {
+            Assert.True(MemoryKind.TryCreate($"tcache-max-{max}", OsMemorySource.Instance,
+                new KindOptions { ArenaPolicy = KindArenaPolicy.Single, ThreadCacheMax = max }, out MemoryKind? kind, out string e), e);
+            try
+            {
+                for (int i = 0; i < 200; i++) MemoryKind.Free(kind!.Malloc(65536));
+                long nmalloc = Heap.GetArenaStats(kind!.ArenaIndices[0]).Large.Where(l => l.Size == 65536).Sum(l => l.NMalloc);
+                if (cached) Assert.InRange(nmalloc, 1, 5);
+                else Assert.Equal(200, nmalloc);
+            }
+            finally
+            {
+                kind!.TryDestroy(out _);
+            }
+        }
+    }
+
+    [Fact]
     public void CrossThreadFreesStayInTheKind()
     {
         Assert.True(MemoryKind.TryCreate("xthread", OsMemorySource.Instance, new KindOptions { ArenaCount = 4 }, out MemoryKind? kind, out string e), e);
