@@ -1,5 +1,5 @@
 // Memory kinds vs libmemkind, in one run: malloc+free pairs of one size on one thread (the kind's
-// thread-cache fast path), and detect-kind on a live pointer. Kinds: default, hugetlb (needs
+// thread-cache fast path), and detect-kind on a live pointer. Kinds: default, interleave, hugetlb (needs
 // reserved 2 MiB pages), pmem (a file in the temp directory, 1 GiB maximum). One operation = one
 // pair or one detection.
 using BenchmarkDotNet.Attributes;
@@ -18,6 +18,7 @@ internal static class BenchKinds
         switch (name)
         {
             case "default": return MemoryKind.Default;
+            case "interleave": return MemoryKind.Interleave;
             case "hugetlb":
                 if (!MemoryKind.HugeTlb.CheckAvailable(out string why)) throw new InvalidOperationException(why);
                 return MemoryKind.HugeTlb;
@@ -35,6 +36,7 @@ internal static class BenchKinds
         switch (name)
         {
             case "default": return lib.Kind("MEMKIND_DEFAULT");
+            case "interleave": return lib.Kind("MEMKIND_INTERLEAVE");
             case "hugetlb": return lib.Kind("MEMKIND_HUGETLB");
             case "pmem":
                 pmemDir = Directory.CreateTempSubdirectory("memkind-bench-pmem").FullName;
@@ -55,7 +57,7 @@ public unsafe class KindAllocFree
     private string? _dir;
 
     /// <summary>The kind.</summary>
-    [Params("default", "hugetlb", "pmem")]
+    [Params("default", "interleave", "hugetlb", "pmem")]
     public string Kind { get; set; } = "";
 
     /// <summary>Block size in bytes.</summary>

@@ -37,21 +37,8 @@ internal static class HbwNodes
         }
         long threshold = long.TryParse(thresholdVariable, out long t) && t > 0 ? t : DefaultThresholdMBps;
         var found = new List<int>();
-        try
-        {
-            if (Directory.Exists(sysfsNodes))
-            {
-                foreach (string dir in Directory.EnumerateDirectories(sysfsNodes, "node*"))
-                {
-                    if (!int.TryParse(Path.GetFileName(dir).AsSpan(4), out int node)) continue;
-                    string bw = Path.Combine(dir, "access0", "initiators", "read_bandwidth");
-                    if (File.Exists(bw) && long.TryParse(File.ReadAllText(bw).Trim(), out long mbps) && mbps >= threshold) found.Add(node);
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
+        foreach ((int node, long mbps) in OsNuma.ReadBandwidths(sysfsNodes))
+            if (mbps >= threshold) found.Add(node);
         found.Sort();
         origin = found.Count > 0
             ? $"HMAT read_bandwidth >= {threshold} MB/s in {sysfsNodes}"

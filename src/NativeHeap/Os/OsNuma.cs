@@ -109,6 +109,30 @@ internal static unsafe class OsNuma
         return [0];
     }
 
+    /// <summary>
+    /// Each node's read bandwidth from initiators in its access class 0, in MB/s, as the firmware's
+    /// memory attributes (ACPI HMAT) give it: &lt;sysfsNodes&gt;/node&lt;N&gt;/access0/initiators/read_bandwidth.
+    /// Nodes without the attribute are left out; an unreadable tree gives an empty list.
+    /// </summary>
+    internal static List<(int Node, long MBps)> ReadBandwidths(string sysfsNodes)
+    {
+        var result = new List<(int, long)>();
+        try
+        {
+            if (!Directory.Exists(sysfsNodes)) return result;
+            foreach (string dir in Directory.EnumerateDirectories(sysfsNodes, "node*"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir).AsSpan(4), out int node)) continue;
+                string bw = Path.Combine(dir, "access0", "initiators", "read_bandwidth");
+                if (File.Exists(bw) && long.TryParse(File.ReadAllText(bw).Trim(), out long mbps)) result.Add((node, mbps));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return result;
+    }
+
     /// <summary>Parses a kernel node list ("0", "0-3", "0,2,4-5"); false for anything else.</summary>
     internal static bool TryParseNodeList(string text, out int[] nodes)
     {
