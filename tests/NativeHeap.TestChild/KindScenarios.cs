@@ -28,4 +28,28 @@ internal static unsafe class KindScenarios
         }
         return null;
     }
+
+    /// <summary>In checked mode (NATIVEHEAP_CONF=checked:true) kinds bypass their caches and misuse is caught.</summary>
+    internal static string? CheckedKinds()
+    {
+        if (!MemoryKind.TryCreate("checked", NativeHeap.General.OsMemorySource.Instance, null, out MemoryKind? kind, out string error)) return error;
+        var blocks = new List<nint>();
+        for (int i = 0; i < 1000; i++)
+        {
+            byte* p = (byte*)kind!.Malloc((nuint)(8 + i * 13 % 40000));
+            if (p == null || MemoryKind.DetectKind(p) != kind) return $"block {i}: {(nint)p:x}";
+            blocks.Add((nint)p);
+        }
+        foreach (nint b in blocks) MemoryKind.Free((void*)b);
+        try
+        {
+            MemoryKind.Free((void*)blocks[0]);
+            return "a double free of a kind's block was not detected";
+        }
+        catch (HeapMisuseException)
+        {
+        }
+        if (kind!.GetStats().Allocated != 0) return $"allocated {kind.GetStats().Allocated} after freeing everything";
+        return kind.TryDestroy(out error) ? null : error;
+    }
 }

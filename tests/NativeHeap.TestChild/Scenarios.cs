@@ -9,6 +9,7 @@ internal static unsafe class Scenarios
     {
         "checked-double-free" => CheckedDoubleFree(),
         "kinds-hbw-env" => KindScenarios.HbwFromEnvironment(),
+        "kinds-checked" => KindScenarios.CheckedKinds(),
         "checked-large-double-free" => CheckedLargeDoubleFree(),
         "checked-interior" => CheckedInterior(),
         "checked-wrong-size" => CheckedWrongSize(),

@@ -238,6 +238,40 @@ public sealed unsafe class KindAllocationTests
     }
 
     [Fact]
+    public void CheckedModeCatchesMisuseOfKindBlocks() => ChildProcess.AssertOk("kinds-checked", "checked:true");
+
+    [Fact]
+    public void DestroyDropsTheCachesOfLiveThreads()
+    {
+        MemoryKind kind = NewKind("destroy-live");
+        using var cached = new ManualResetEventSlim();
+        using var destroyed = new ManualResetEventSlim();
+        Exception? afterDestroy = null;
+        var t = new Thread(() =>
+        {
+            for (int i = 0; i < 100; i++) MemoryKind.Free(kind.Malloc(64));   // leaves blocks in this thread's cache
+            cached.Set();
+            destroyed.Wait();
+            try
+            {
+                kind.Malloc(64);
+            }
+            catch (Exception e)
+            {
+                afterDestroy = e;
+            }
+        });
+        t.Start();
+        cached.Wait();
+        Assert.Equal(1, kind.GetStats().ThreadCaches);
+        Assert.True(kind.TryDestroy(out string error), error);
+        destroyed.Set();
+        t.Join();
+        Assert.IsType<ObjectDisposedException>(afterDestroy);
+        Heap.Validate();
+    }
+
+    [Fact]
     public void StatsFollowAllocations()
     {
         MemoryKind kind = NewKind("stats", new KindOptions { ArenaPolicy = KindArenaPolicy.Single });
