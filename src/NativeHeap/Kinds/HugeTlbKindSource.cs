@@ -18,6 +18,12 @@ internal sealed unsafe class HugeTlbKindSource : IMemorySource, IKindSourceDiagn
     internal static string? PoolProblem()
     {
         (long total, long free) = OsHugePages.PoolPages();
+        return PoolProblem(total, free);
+    }
+
+    /// <summary>Why a pool of <paramref name="total"/> pages with <paramref name="free"/> free cannot serve allocations, or null.</summary>
+    internal static string? PoolProblem(long total, long free)
+    {
         if (total == 0)
             return "no 2 MiB huge pages are reserved (/proc/sys/vm/nr_hugepages is 0); as root: echo 64 > /proc/sys/vm/nr_hugepages";
         if (free == 0)

@@ -55,6 +55,16 @@ public sealed unsafe class HugePageKindTests
         if (total == 0) Assert.Contains("nr_hugepages", reason);
     }
 
+    [Fact]
+    public void AnEmptyHugePagePoolIsExplained()
+    {
+        string? none = HugeTlbKindSource.PoolProblem(0, 0);
+        Assert.Contains("no 2 MiB huge pages are reserved", none);
+        Assert.Contains("echo 64 > /proc/sys/vm/nr_hugepages", none);
+        Assert.Contains("all 64 reserved", HugeTlbKindSource.PoolProblem(64, 0));
+        Assert.Null(HugeTlbKindSource.PoolProblem(64, 3));
+    }
+
     [ThpFact]
     public void ThpBlocksAreBackedByTransparentHugePages()
     {
