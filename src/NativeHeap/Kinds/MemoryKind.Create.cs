@@ -290,6 +290,7 @@ public sealed unsafe partial class MemoryKind
                 return false;
             }
             _destroyed = true;
+            KindThreadCaches.Reclaim();
             KindThreadCaches.DropSlot(_slot);
             foreach (int a in _arenas) Heap.DestroyArena(a);
             if (_source!.Inner is IDisposable d) d.Dispose();
