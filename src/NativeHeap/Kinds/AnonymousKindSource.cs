@@ -23,6 +23,9 @@ internal sealed unsafe class AnonymousKindSource : IMemorySource, IKindSourceDia
 
     public string? LastError => Volatile.Read(ref _lastError);
 
+    /// <summary>True when ranges are advised for transparent huge pages.</summary>
+    internal bool Transparent => _thp;
+
     public void* Allocate(void* at, nuint size, nuint alignment, out bool zeroed)
     {
         zeroed = true;

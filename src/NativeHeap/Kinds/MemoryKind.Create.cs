@@ -142,7 +142,7 @@ public sealed unsafe partial class MemoryKind
         if (_destroyed) reason = $"kind '{Name}' was destroyed";
         else if (_unavailable != null) reason = _unavailable;
         else if (_source?.Inner is HugeTlbKindSource && HugeTlbKindSource.PoolProblem() is string p) reason = p;
-        else if (_source?.Inner is AnonymousKindSource && Name == "thp" && OsHugePages.TransparentMode() is "never") reason = "transparent huge pages are disabled (/sys/kernel/mm/transparent_hugepage/enabled is 'never')";
+        else if (_source?.Inner is AnonymousKindSource { Transparent: true } && OsHugePages.TransparentMode() is "never") reason = "transparent huge pages are disabled (/sys/kernel/mm/transparent_hugepage/enabled is 'never')";
         return reason.Length == 0;
     }
 
@@ -160,6 +160,20 @@ public sealed unsafe partial class MemoryKind
         ArgumentNullException.ThrowIfNull(source);
         (options ??= new KindOptions()).Validate();
         lock (s_createLock) return TryCreateCore(name, source, options, null, lazyPurge: true, predefined: false, out kind, out error);
+    }
+
+    /// <summary>
+    /// Creates a huge-page kind with options of your own (the predefined <see cref="HugeTlb"/> and
+    /// <see cref="Thp"/> use the defaults): hugetlbfs 2 MiB pages, or transparent huge pages when
+    /// <paramref name="transparent"/> is true. Creation succeeds even when the pool is empty; check
+    /// <see cref="CheckAvailable"/>.
+    /// </summary>
+    public static bool TryCreateHugePages(string name, bool transparent, KindOptions? options, out MemoryKind? kind, out string error)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        (options ??= new KindOptions()).Validate();
+        IMemorySource source = transparent ? new AnonymousKindSource(true, OsNuma.Mode.Default, []) : new HugeTlbKindSource();
+        lock (s_createLock) return TryCreateCore(name, source, options, null, lazyPurge: transparent, predefined: false, out kind, out error);
     }
 
     /// <summary>

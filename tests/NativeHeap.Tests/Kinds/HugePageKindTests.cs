@@ -27,6 +27,28 @@ public sealed unsafe class HugePageKindTests
     }
 
     [HugeTlbFact]
+    public void AHugeTlbKindWithItsOwnPolicy()
+    {
+        Assert.True(MemoryKind.TryCreateHugePages("hugetlb-single", transparent: false,
+            new KindOptions { ArenaPolicy = KindArenaPolicy.Single, UsagePolicy = MemoryUsagePolicy.Conservative }, out MemoryKind? kind, out string error), error);
+        try
+        {
+            Assert.Single(kind!.ArenaIndices);
+            byte* p = (byte*)kind.Malloc(3000);
+            Assert.True(p != null, kind.LastError);
+            p[0] = 1;
+            Assert.Equal(2048, Smaps.FieldsOf((nuint)p)!["KernelPageSize"]);
+            Assert.Equal(KindAllocationTests.ArenaOf(p), kind.ArenaIndices[0]);
+            Assert.Equal(0, kind.GetStats().DirtyDecayMs);
+            MemoryKind.Free(p);
+        }
+        finally
+        {
+            Assert.True(kind!.TryDestroy(out error), error);
+        }
+    }
+
+    [HugeTlbFact]
     public void PurgedHugeTlbPagesReadAsZeroes()
     {
         // Forced purges of hugetlb memory zero-fill partial huge pages and release whole ones; a
