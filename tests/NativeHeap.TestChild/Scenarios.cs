@@ -8,6 +8,8 @@ internal static unsafe class Scenarios
     internal static string? Run(string name, string[] args) => name switch
     {
         "checked-double-free" => CheckedDoubleFree(),
+        "kinds-hbw-env" => KindScenarios.HbwFromEnvironment(),
+        "kinds-checked" => KindScenarios.CheckedKinds(),
         "checked-large-double-free" => CheckedLargeDoubleFree(),
         "checked-interior" => CheckedInterior(),
         "checked-wrong-size" => CheckedWrongSize(),

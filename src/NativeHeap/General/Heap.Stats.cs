@@ -48,6 +48,9 @@ public static unsafe partial class Heap
         };
     }
 
+    /// <summary>A snapshot of one arena's statistics (memory kinds aggregate their arenas with it).</summary>
+    internal static ArenaStats GetArenaStats(int index) => ArenaSnapshot(ArenaForIndex(index));
+
     private static ArenaStats ArenaSnapshot(Arena* a)
     {
         var bins = new BinStats[SizeClasses.NBins];

@@ -16,7 +16,9 @@
 // reclaimed after the thread exits: its pthread key destructor (libc's sem_post) posts
 // ExitSemaphore, and Heap.ReclaimExitedCaches finds posted caches in the registry list.
 // Invariants: Base <= Full <= Cur <= Empty; local blocks belong to Arena (for a thread's cache);
-// a thread cache never holds blocks of an explicit arena.
+// a thread cache never holds blocks of an explicit arena. Memory kinds' caches (Kinds/KindThreadCaches,
+// Id >= KindThreadCaches.CacheIdBase, possibly a larger tcache_max) hold blocks of any arena of their
+// one kind, all as local blocks.
 using System.Runtime.CompilerServices;
 using NativeHeap.Core;
 
@@ -79,11 +81,14 @@ internal unsafe struct ThreadCache
         return 20;
     }
 
-    /// <summary>Creates a cache bound to <paramref name="arena"/>; null when metadata memory is exhausted.</summary>
-    internal static ThreadCache* Create(Arena* arena, int id, bool enabled)
+    /// <summary>
+    /// Creates a cache bound to <paramref name="arena"/>; null when metadata memory is exhausted.
+    /// <paramref name="maxCachedClass"/> overrides tcache_max's class (memory kinds' caches); -2 keeps the heap's.
+    /// </summary>
+    internal static ThreadCache* Create(Arena* arena, int id, bool enabled, int maxCachedClass = -2)
     {
-        int nbins = Heap.s_cacheBins;
-        int maxCls = Heap.s_maxCachedClass;
+        int maxCls = maxCachedClass == -2 ? Heap.s_maxCachedClass : maxCachedClass;
+        int nbins = Math.Max(Heap.s_cacheBins, maxCls + 1);
         nuint slots = 0;
         for (int i = 0; i < nbins; i++) slots += (nuint)CapOf(i, enabled, maxCls);
         nuint bytes = HeaderBytes + (nuint)nbins * (nuint)sizeof(CacheBin) + TrailerBytes(nbins) + slots * (nuint)sizeof(void*);
