@@ -8,6 +8,7 @@
 // Invariants: every path is declared once; every indexed component has an index check.
 using NativeHeap.Core;
 using NativeHeap.General;
+using NativeHeap.Kinds;
 using NativeHeap.Os;
 
 namespace NativeHeap.Control;
@@ -139,11 +140,45 @@ internal static unsafe class CtlTree
         t.SL("ndalloc", CtlType.UInt64, l => l.NDalloc);
         t.SL("curlextents", CtlType.Size, l => l.CurExtents);
 
-        // Extensions (memory kinds and others) add their nodes through HeapControl.Extend.
+        // Memory kinds (NativeHeap.Kinds): kinds.* (count, lookup), kind.<i>.* (name, actions),
+        // stats.kinds.<i>.* (statistics of the snapshot) — the shape of arenas.*, arena.<i>.*, stats.arenas.<i>.*.
+        t.Ro("kinds.count", CtlType.UInt32, _ => (ulong)Snap.Kinds.Count, "memory kinds alive at the last epoch");
+        t.Leaf("kinds.lookup", CtlType.UInt32, CtlAccess.ReadWrite, KindLookup, "write a pointer (void *), read back the id of its memory kind", CtlType.Pointer);
+        t.Index("kind", (_, i) => i <= int.MaxValue && Snap.Kind((int)i) != null);
+        t.Ro("kind.<i>.name", CtlType.String, x => K(x).Name, "the kind's name");
+        t.Ro("kind.<i>.last_error", CtlType.String, x => K(x).LastError ?? "", "the kind's last memory-source failure (empty when none)");
+        t.Act("kind.<i>.purge", x => (MemoryKind.FromId((int)x[0]) ?? throw new ArgumentOutOfRangeException(nameof(x), "kind destroyed")).Purge(),
+            "purge the kind's unused pages now");
+        t.Index("stats.kinds", (_, i) => i <= int.MaxValue && Snap.Kind((int)i) != null);
+        t.SK("arenas", CtlType.UInt32, k => k.Arenas);
+        t.SK("nthreads", CtlType.UInt32, k => k.ThreadCaches);
+        t.SK("allocated", CtlType.Size, k => k.Allocated);
+        t.SK("active", CtlType.Size, k => k.Active);
+        t.SK("resident", CtlType.Size, k => k.Resident);
+        t.SK("mapped", CtlType.Size, k => k.Mapped);
+        t.SK("pdirty", CtlType.Size, k => k.DirtyPages);
+        t.SK("pmuzzy", CtlType.Size, k => k.MuzzyPages);
+        t.SK("purged", CtlType.UInt64, k => k.PurgedPages);
+        t.SK("curhuge", CtlType.Size, k => k.HugeBlocks);
+        t.SK("source_allocations", CtlType.UInt64, k => k.SourceAllocations);
+        t.SK("source_failures", CtlType.UInt64, k => k.SourceFailures);
+        t.SK("dirty_decay_ms", CtlType.SSize, k => k.DirtyDecayMs);
+        t.SK("muzzy_decay_ms", CtlType.SSize, k => k.MuzzyDecayMs);
         return t.Root;
     }
 
     private static StatsModel Snap => HeapControl.Snapshot;
+
+    private static KindStats K(ReadOnlySpan<nuint> x) => Snap.Kind((int)x[0])!;
+
+    private static CtlStatus KindLookup(ref CtlCall c)
+    {
+        if (!c.HasNew) return CtlStatus.Invalid;
+        MemoryKind? kind = MemoryKind.DetectKind((void*)c.New);
+        if (kind == null) return CtlStatus.Invalid;
+        c.Old = (ulong)kind.Id;
+        return CtlStatus.Ok;
+    }
 
     private static ulong B(bool b) => b ? 1UL : 0UL;
 
@@ -282,6 +317,10 @@ internal static unsafe class CtlTree
             => Ro("stats.arenas.<i>.lextents.<j>." + name, type,
                 x => (ulong)get(HeapControl.Snapshot.Arena((int)x[0])!.LargeClass((int)x[1], (long)SizeClasses.s_sizes[SizeClasses.NBins + (int)x[1]])),
                 "per-large-class statistic " + name);
+
+        /// <summary>A per-kind statistic under stats.kinds.&lt;i&gt;.</summary>
+        public void SK(string name, CtlType type, Func<KindStats, long> get)
+            => Ro("stats.kinds.<i>." + name, type, x => (ulong)get(HeapControl.Snapshot.Kind((int)x[0])!), "per-kind statistic " + name);
 
         /// <summary>Declares that the children of <paramref name="path"/> are numbers accepted by <paramref name="check"/>.</summary>
         public void Index(string path, CtlIndexCheck check)

@@ -51,10 +51,27 @@ public static unsafe class HeapControl
     {
         lock (s_refreshLock)
         {
-            var model = new StatsModel(++s_epoch, Heap.GetStats(), Heap.Options, Version);
+            var model = new StatsModel(++s_epoch, Heap.GetStats(), Heap.Options, Version, KindSnapshot());
             Volatile.Write(ref s_snapshot, model);
             return model;
         }
+    }
+
+    private static List<KindEntry> KindSnapshot()
+    {
+        var kinds = new List<KindEntry>();
+        foreach (Kinds.MemoryKind k in Kinds.MemoryKind.LiveKinds())
+        {
+            try
+            {
+                kinds.Add(new KindEntry(k.Id, k.GetStats()));
+            }
+            catch (ObjectDisposedException)
+            {
+                // destroyed between the listing and its statistics: not part of this epoch
+            }
+        }
+        return kinds;
     }
 
     // ---- names and MIBs ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 // Options (jemalloc's malloc_stats_print opts where they exist): J = JSON (pretty, as jemalloc's),
 // c = compact JSON (with J), g = omit the general section (version, options, constants),
 // m = omit merged arena statistics, a = omit per-arena statistics, b = omit per-bin tables,
-// l = omit per-large-class tables. Any other character is an error.
+// l = omit per-large-class tables, k = omit the memory-kinds table. Any other character is an error.
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -17,7 +17,7 @@ using NativeHeap.Os;
 namespace NativeHeap.Control;
 
 /// <summary>Which parts of the statistics to print, parsed from an options string.</summary>
-internal readonly record struct StatsPrintFlags(bool Json, bool Compact, bool General, bool Merged, bool PerArena, bool Bins, bool Large);
+internal readonly record struct StatsPrintFlags(bool Json, bool Compact, bool General, bool Merged, bool PerArena, bool Bins, bool Large, bool Kinds);
 
 internal abstract record StatsNode(string Key, string Label);
 
@@ -33,7 +33,7 @@ internal static unsafe class StatsEmitter
     /// <summary>Parses a malloc_stats_print options string; false names no valid option set.</summary>
     public static bool TryParseOptions(string? opts, out StatsPrintFlags flags)
     {
-        bool json = false, compact = false, g = true, m = true, a = true, b = true, l = true;
+        bool json = false, compact = false, g = true, m = true, a = true, b = true, l = true, k = true;
         foreach (char ch in opts ?? "")
         {
             switch (ch)
@@ -45,12 +45,13 @@ internal static unsafe class StatsEmitter
                 case 'a': a = false; break;
                 case 'b': b = false; break;
                 case 'l': l = false; break;
+                case 'k': k = false; break;
                 default:
                     flags = default;
                     return false;
             }
         }
-        flags = new StatsPrintFlags(json, compact, g, m, a, b, l);
+        flags = new StatsPrintFlags(json, compact, g, m, a, b, l, k);
         return true;
     }
 
@@ -115,6 +116,16 @@ internal static unsafe class StatsEmitter
             foreach (ArenaStats a in s.Arenas)
                 perArena.Add(DescribeArena(a.Index.ToString(CultureInfo.InvariantCulture), $"Arena {a.Index}{(a.IsExplicit ? " (explicit)" : "")}", a, f));
         if (perArena.Count != 0) top.Add(new StatsGroup("stats.arenas", "Arenas", perArena));
+        if (f.Kinds && m.Kinds.Count != 0)
+        {
+            var rows = new List<object[]>();
+            foreach (KindEntry k in m.Kinds)
+            {
+                Kinds.KindStats ks = k.Stats;
+                rows.Add([(long)k.Id, ks.Name, (long)ks.Arenas, ks.Allocated, ks.Active, ks.Resident, ks.Mapped, ks.DirtyPages, ks.PurgedPages, ks.SourceFailures]);
+            }
+            top.Add(new StatsTable("kinds", "Memory kinds", ["id", "name", "arenas", "allocated", "active", "resident", "mapped", "pdirty", "purged", "source_failures"], rows));
+        }
         return new StatsGroup("nativeheap", "NativeHeap statistics", top);
     }
 

@@ -2,14 +2,16 @@
 // report — the heap's statistics at one epoch, the options in force and the version. Built by
 // HeapControl.RefreshStats (epoch), or by tests from fixed figures (golden output).
 // Invariant: Merged sums exactly the arenas in Stats.Arenas; ByIndex[i] is the arena with Index i.
+using NativeHeap.Kinds;
 using NativeHeap.Os;
 
 namespace NativeHeap.Control;
 
 internal sealed class StatsModel
 {
-    public StatsModel(ulong epoch, HeapStats stats, HeapOptions options, string version)
+    public StatsModel(ulong epoch, HeapStats stats, HeapOptions options, string version, IReadOnlyList<KindEntry>? kinds = null)
     {
+        Kinds = kinds ?? [];
         Epoch = epoch;
         Stats = stats;
         Options = options;
@@ -28,6 +30,15 @@ internal sealed class StatsModel
     public ArenaStats Merged { get; }
     public ArenaStats?[] ByIndex { get; }
     public int Threads { get; }
+    /// <summary>Memory kinds alive at the epoch, by id (always at least the default kind for live snapshots).</summary>
+    public IReadOnlyList<KindEntry> Kinds { get; }
+
+    /// <summary>The kind with this id in the snapshot, or null.</summary>
+    public KindStats? Kind(int id)
+    {
+        foreach (KindEntry k in Kinds) if (k.Id == id) return k.Stats;
+        return null;
+    }
 
     /// <summary>The arena with this index, the merged statistics for <see cref="HeapControl.ArenasAll"/>, or null.</summary>
     public ArenaStats? Arena(int index)
@@ -42,3 +53,6 @@ internal sealed class StatsModel
                + (long)a.Chunks * General.Chunk.HeaderPages * page + a.HugeCount * page;
     }
 }
+
+/// <summary>One memory kind's statistics in a snapshot.</summary>
+internal sealed record KindEntry(int Id, KindStats Stats);

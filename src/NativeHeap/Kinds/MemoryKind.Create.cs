@@ -117,6 +117,31 @@ public sealed unsafe partial class MemoryKind
     /// <summary>The high-bandwidth NUMA nodes (MEMKIND_HBW_NODES, or HMAT bandwidth ≥ MEMKIND_HBW_THRESHOLD MB/s); empty when there are none.</summary>
     public static IReadOnlyList<int> HbwNodeList => HbwNodes.Detect(out _);
 
+    /// <summary>The kind's slot: a small number unique among live kinds (0 = default), reused after destroy (kinds.&lt;i&gt; in the control namespace).</summary>
+    public int Id => _slot;
+
+    /// <summary>The kinds that exist now (created and not destroyed), by <see cref="Id"/>; predefined kinds appear once first used.</summary>
+    public static IReadOnlyList<MemoryKind> LiveKinds()
+    {
+        var list = new List<MemoryKind>();
+        lock (s_createLock)
+        {
+            foreach (MemoryKind? k in s_slots)
+                if (k != null && !k._destroyed) list.Add(k);
+        }
+        if (list.Count == 0 || list[0]._slot != 0) list.Insert(0, s_default);
+        return list;
+    }
+
+    /// <summary>The live kind with this <see cref="Id"/>, or null.</summary>
+    public static MemoryKind? FromId(int id)
+    {
+        if (id == 0) return s_default;
+        if ((uint)id >= (uint)s_slots.Length) return null;
+        MemoryKind? k = Volatile.Read(ref s_slots[id]);
+        return k == null || k._destroyed ? null : k;
+    }
+
     private static MemoryKind Predefined(ref MemoryKind? field, string name, Func<(IMemorySource Source, string? Unavailable, bool LazyPurge)> make)
     {
         lock (s_createLock)

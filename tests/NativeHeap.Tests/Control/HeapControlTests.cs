@@ -17,7 +17,7 @@ public unsafe class HeapControlTests
         {
             Assert.Equal(CtlStatus.Ok, HeapControl.Describe(name, out CtlType type, out CtlAccess access));
             if ((access & CtlAccess.Read) == 0) continue;
-            if (name is "arenas.create" or "tcache.create" or "arenas.lookup") continue;   // side effects / need input: below
+            if (name is "arenas.create" or "tcache.create" or "arenas.lookup" or "kinds.lookup") continue;   // side effects / need input
             ulong value = 0;
             nuint len = HeapControl.SizeOf(type);
             CtlStatus st = HeapControl.Ctl(name, &value, &len, null, 0);
@@ -234,5 +234,47 @@ public unsafe class HeapControlTests
         {
             HeapControl.Write("background_thread", before);
         }
+    }
+}
+
+public unsafe class KindControlTests
+{
+    [Fact]
+    public void KindsAppearInTheNamespaceWithTheirStatistics()
+    {
+        Assert.True(NativeHeap.Kinds.MemoryKind.TryCreate("ctl-test", new NativeHeap.General.OsMemorySource(), new NativeHeap.Kinds.KindOptions(), out NativeHeap.Kinds.MemoryKind? kind, out string error), error);
+        try
+        {
+            void* p = kind!.Malloc(100_000);
+            Assert.True(p != null);
+            HeapControl.Write("epoch", 1UL);
+            HeapControl.Read("kinds.count", out uint count);
+            Assert.True(count >= 2);
+            int id = kind.Id;
+            Assert.Equal(CtlStatus.Ok, HeapControl.Read($"kind.{id}.name", out string? name));
+            Assert.Equal("ctl-test", name);
+            HeapControl.Read($"stats.kinds.{id}.allocated", out ulong allocated);
+            Assert.True(allocated >= 100_000, $"allocated {allocated}");
+            HeapControl.Read($"stats.kinds.{id}.mapped", out ulong mapped);
+            Assert.True(mapped >= allocated);
+            HeapControl.Read("kind.0.name", out string? def);
+            Assert.Equal("default", def);
+            void* lookup = p;
+            uint owner = 0;
+            nuint len = 4;
+            Assert.Equal(CtlStatus.Ok, HeapControl.Ctl("kinds.lookup", &owner, &len, &lookup, 8));
+            Assert.Equal((uint)id, owner);
+            Assert.Equal(CtlStatus.Ok, HeapControl.Execute($"kind.{id}.purge"));
+            Assert.Contains(HeapControl.Names(), n => n == $"stats.kinds.{id}.source_failures");
+            string json = HeapControl.FormatStats("Jg");
+            Assert.Contains("\"ctl-test\"", json);
+            NativeHeap.Kinds.MemoryKind.Free(p);
+        }
+        finally
+        {
+            Assert.True(kind!.TryDestroy(out _));
+        }
+        HeapControl.Write("epoch", 1UL);
+        Assert.Equal(CtlStatus.NotFound, HeapControl.Read($"kind.{kind.Id}.name", out string? _));
     }
 }
