@@ -1,0 +1,59 @@
+// AoMallocExports: libatomic_ops' AO_malloc interface (AO_malloc, AO_free, AO_malloc_enable_mmap) on
+// the process-wide lock-free heap (NativeHeap.LockFree.LockFreeMalloc).
+//
+// As the seed documents: AO_malloc returns NULL when the fixed 2 MiB heap cannot serve the request
+// (objects of just under 64 KiB and more) until AO_malloc_enable_mmap has been called; it does not set
+// errno. AO_free(NULL) does nothing; a pointer the heap does not recognise is ignored (and counted in
+// the heap's statistics), as LockFreeHeap.Free documents. Safe to call from signal handlers: no
+// errno is read or written here and the lock-free heap takes no lock.
+using System.Runtime.InteropServices;
+using NativeHeap.LockFree;
+
+namespace NativeHeap.Native.Exports;
+
+/// <summary>C exports with AO_malloc's names.</summary>
+internal static unsafe class AoMallocExports
+{
+    /// <summary>void *AO_malloc(size_t sz)</summary>
+    [UnmanagedCallersOnly(EntryPoint = "AO_malloc")]
+    internal static void* Malloc(nuint size)
+    {
+        try
+        {
+            return LockFreeMalloc.Malloc(size);
+        }
+        catch (Exception e)
+        {
+            CBoundary.OnAllocException("AO_malloc", e);
+            return null;
+        }
+    }
+
+    /// <summary>void AO_free(void *p)</summary>
+    [UnmanagedCallersOnly(EntryPoint = "AO_free")]
+    internal static void Free(void* p)
+    {
+        try
+        {
+            LockFreeMalloc.Free(p);
+        }
+        catch (Exception e)
+        {
+            CBoundary.Fatal("AO_free", e);
+        }
+    }
+
+    /// <summary>void AO_malloc_enable_mmap(void)</summary>
+    [UnmanagedCallersOnly(EntryPoint = "AO_malloc_enable_mmap")]
+    internal static void EnableMmap()
+    {
+        try
+        {
+            LockFreeMalloc.EnableMmap();
+        }
+        catch (Exception e)
+        {
+            CBoundary.Fatal("AO_malloc_enable_mmap", e);
+        }
+    }
+}
