@@ -4,8 +4,11 @@
 // As the seed documents: AO_malloc returns NULL when the fixed 2 MiB heap cannot serve the request
 // (objects of just under 64 KiB and more) until AO_malloc_enable_mmap has been called; it does not set
 // errno. AO_free(NULL) does nothing; a pointer the heap does not recognise is ignored (and counted in
-// the heap's statistics), as LockFreeHeap.Free documents. Safe to call from signal handlers: no
-// errno is read or written here and the lock-free heap takes no lock.
+// the heap's statistics), as LockFreeHeap.Free documents. The heap itself takes no lock, but the
+// reverse P/Invoke transition into these methods can wait for a garbage collection and must not be
+// re-entered on one thread, so (unlike inside .NET) they are not safe from a signal handler that can
+// interrupt another call of this library; include/atomic_ops_malloc.h does not claim
+// AO_MALLOC_IS_LOCK_FREE.
 using System.Runtime.InteropServices;
 using NativeHeap.LockFree;
 
