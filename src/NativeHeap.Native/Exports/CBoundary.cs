@@ -39,5 +39,8 @@ internal static unsafe class CBoundary
     /// <summary>Reports an exception caught in an export that has no failure value (free-like calls) and aborts.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static void Fatal(string call, Exception e)
-        => OsProcess.AbortWithMessage($"{call}: {e.Message}");
+    {
+        string message = e.Message.StartsWith("NativeHeap: ", StringComparison.Ordinal) ? e.Message["NativeHeap: ".Length..] : e.Message;
+        OsProcess.AbortWithMessage($"{call}: {message}");
+    }
 }
