@@ -23,7 +23,8 @@ internal static unsafe class JemallocExports
         void* p;
         try
         {
-            p = Heap.MallocX(size == 0 ? 1 : size, new MallocFlags(flags));
+            // flags 0 is the common case: Heap.Malloc's fast path is inlined here (it serves size 0 as 1).
+            p = flags == 0 ? Heap.Malloc(size) : Heap.MallocX(size == 0 ? 1 : size, new MallocFlags(flags));
         }
         catch (Exception e)
         {
@@ -86,7 +87,8 @@ internal static unsafe class JemallocExports
         int saved = *errno;
         try
         {
-            Heap.DallocX(ptr, new MallocFlags(flags));
+            if (flags == 0) Heap.Free(ptr); // inlined fast path
+            else Heap.DallocX(ptr, new MallocFlags(flags));
         }
         catch (Exception e)
         {
