@@ -209,6 +209,14 @@ static void test_base_address_and_errors(const char *dir)
     p = mrealloc(NULL, p, 1000);
     CHECK(p != NULL && nh_malloc_usable_size(p) >= 1000);
     mfree(NULL, p);
+    unsigned char *dirty = mmalloc(NULL, 256);
+    memset(dirty, 0xab, 256);
+    mfree(NULL, dirty);
+    unsigned char *zc = mcalloc(NULL, 16, 16); /* likely the same block: must come back zeroed */
+    int zeroed = zc != NULL;
+    for (int i = 0; zc != NULL && i < 256; i++) zeroed &= zc[i] == 0;
+    CHECK(zeroed);
+    mfree(NULL, zc);
     void *pv = mvalloc(NULL, 10);
     CHECK(pv != NULL && ((uintptr_t)pv & 4095) == 0);
     nh_free(pv);

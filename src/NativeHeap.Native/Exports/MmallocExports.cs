@@ -106,7 +106,7 @@ internal static unsafe class MmallocExports
             return null;
         }
         void* p = Allocate("mcalloc", md, (nuint)total, pageAligned: false);
-        if (p != null && md != null) NativeMemory.Clear(p, (nuint)total);
+        if (p != null) NativeMemory.Clear(p, (nuint)total); // a reused block of either heap holds old data
         return p;
     }
 
