@@ -13,6 +13,7 @@ public sealed class CAbiTests
     [InlineData("test_mmalloc", "mmalloc")]
     [InlineData("test_ao_malloc", "ao_malloc")]
     [InlineData("test_threads", "threads")]
+    [InlineData("test_thread_churn", "thread_churn")]
     public void CTestProgramPasses(string program, string name)
     {
         NativeBuild.EnsureBuilt();
