@@ -88,7 +88,9 @@ static void test_failures(void)
     CHECK(mallocx(opaque(SIZE_MAX), 0) == NULL);
     CHECK(mallocx(opaque((size_t)1 << 63), MALLOCX_ZERO) == NULL);
     CHECK(mallocx(64, MALLOCX_ARENA(4000)) == NULL); /* no such arena */
-    CHECK(nallocx(SIZE_MAX, 0) == 0);
+    CHECK(nallocx(opaque(SIZE_MAX), 0) == 0);
+    int local;
+    CHECK(sallocx(&local, 0) == 0); /* not NativeHeap's */
     CHECK(errno == 77);
 
     unsigned char *p = mallocx(1000, 0);

@@ -115,6 +115,9 @@ static void test_one_heap(void)
 int main(void)
 {
     CHECK(strncmp(nh_version(), "NativeHeap ", 11) == 0);
+    errno = 31337;
+    nh_abi_nop();
+    CHECK(errno == 31337);
     test_malloc_calloc_free();
     test_realloc();
     test_aligned();
