@@ -14,7 +14,10 @@
  * Define NATIVEHEAP_REPLACE_STD before including this header to make the unprefixed names in the
  * including source file (malloc, calloc, realloc, free, posix_memalign, aligned_alloc, memalign,
  * valloc, malloc_usable_size) call the nh_ functions: useful for jemalloc sources that mix free()
- * with the *allocx calls. It renames calls in that source only; nothing else in the process changes.
+ * with the *allocx calls. It renames calls in that source only; nothing else in the process changes,
+ * so memory that libc allocates for the program (strdup, asprintf, getline, realpath, ...) is still
+ * glibc's and must not reach the renamed free() (nh_free aborts on it): free it with (free)(p) or
+ * compile such code in another file.
  */
 #ifndef NATIVEHEAP_H
 #define NATIVEHEAP_H
