@@ -38,5 +38,10 @@ int main(void)
     free(a);
     free(v);
     free(m);
+
+    /* libc's own allocations stay glibc's: the parenthesised name reaches glibc's free. */
+    char *d = strdup("from libc");
+    CHECK(d != NULL && nh_malloc_usable_size(d) == 0);
+    (free)(d);
     return nh_finish("replace_std");
 }
