@@ -15,7 +15,11 @@ mkdir -p "$out/bin"
 cflags=(-O2 -g -Wall -Wextra -Werror -std=gnu11 -Iinclude -pthread)
 for src in tests/c/test_*.c; do
   name=$(basename "$src" .c)
-  gcc "${cflags[@]}" "$src" -o "$out/bin/$name" -L"$out" -lnativeheap -Wl,-rpath,'$ORIGIN/..'
+  if [ "$name" = test_dlopen ]; then
+    gcc "${cflags[@]}" "$src" -o "$out/bin/$name" -ldl   # loads the library itself
+  else
+    gcc "${cflags[@]}" "$src" -o "$out/bin/$name" -L"$out" -lnativeheap -Wl,-rpath,'$ORIGIN/..'
+  fi
 done
 # The benchmark loads both allocators with dlopen, so it does not link either.
 gcc "${cflags[@]}" bench/c/nh_bench.c -o "$out/bin/nh_bench" -ldl

@@ -14,6 +14,7 @@ public sealed class CAbiTests
     [InlineData("test_ao_malloc", "ao_malloc")]
     [InlineData("test_threads", "threads")]
     [InlineData("test_thread_churn", "thread_churn")]
+    [InlineData("test_dlopen", "dlopen")]
     public void CTestProgramPasses(string program, string name)
     {
         NativeBuild.EnsureBuilt();
