@@ -11,8 +11,13 @@
  *    The library allocates managed memory only on slow paths, so a 4 MiB budget costs nothing
  *    measurable; it is set through DOTNET_GCgen0size (hexadecimal) for the start and removed again,
  *    so the program's environment (and its children's) is as it was. A value the user set is kept.
+ *  - signals: starting the runtime sets SIGPIPE to "ignore" (for .NET's own pipes and sockets, which
+ *    this library does not use); the program's disposition is put back, so a C program that relies
+ *    on SIGPIPE behaves as without the library. The runtime keeps its handlers for SIGSEGV and SIGFPE
+ *    (chained to earlier ones) and SIGRTMIN (suspending threads for a garbage collection).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 
 void nh_abi_nop(void);
@@ -20,8 +25,11 @@ void nh_abi_nop(void);
 __attribute__((constructor)) static void nh_start_runtime(void)
 {
     int saved = errno;
+    struct sigaction pipe_action;
+    int have_pipe = sigaction(SIGPIPE, NULL, &pipe_action) == 0;
     int set_budget = getenv("DOTNET_GCgen0size") == NULL && setenv("DOTNET_GCgen0size", "400000", 0) == 0;
     nh_abi_nop(); /* the first call starts the runtime */
     if (set_budget) unsetenv("DOTNET_GCgen0size");
+    if (have_pipe) sigaction(SIGPIPE, &pipe_action, NULL);
     errno = saved;
 }

@@ -1,7 +1,7 @@
 /*
  * test_dlopen.c: the library loaded at run time with dlopen (as plugins and language runtimes load
- * allocators), not linked: loading starts the .NET runtime (native/nh_init.c) and must leave errno
- * and the environment as they were; the first calls through dlsym'd pointers work and keep errno.
+ * allocators), not linked: loading starts the .NET runtime (native/nh_init.c) and must leave errno,
+ * the environment and the SIGPIPE disposition as they were; the first calls through dlsym'd pointers work and keep errno.
  * build.sh does not link this program against the library.
  */
 #define _GNU_SOURCE
@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,12 +24,16 @@ int main(void)
     snprintf(path, sizeof path, "%s/../libnativeheap.so", dirname(self));
 
     CHECK(dlopen(path, RTLD_NOW | RTLD_NOLOAD) == NULL); /* not loaded before this point */
+    struct sigaction before, after;
+    sigaction(SIGPIPE, NULL, &before);
     errno = 4242;
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     CHECK_MSG(h != NULL, "dlopen: %s", dlerror());
     if (h == NULL) return nh_finish("dlopen");
     CHECK(errno == 4242);
     CHECK(getenv("DOTNET_GCgen0size") == NULL);
+    sigaction(SIGPIPE, NULL, &after);
+    CHECK(before.sa_handler == SIG_DFL && after.sa_handler == SIG_DFL);
 
     void *(*mallocx)(size_t, int) = (void *(*)(size_t, int))dlsym(h, "mallocx");
     void (*dallocx)(void *, int) = (void (*)(void *, int))dlsym(h, "dallocx");
