@@ -2,8 +2,9 @@
  * test_ao_malloc.c: AO_malloc's interface through libnativeheap.so — sizes and alignment, the fixed
  * heap's limit (requests of just under 64 KiB and more fail until AO_malloc_enable_mmap), several
  * threads allocating and freeing (with blocks freed by another thread than the one that allocated
- * them), and a call from a signal handler that interrupts C code (the rule atomic_ops_malloc.h states).
+ * them), errno never changed, and a call from a signal handler that interrupts C code (the rule atomic_ops_malloc.h states).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -62,6 +63,13 @@ static void on_signal(int sig)
 
 int main(void)
 {
+    /* AO_malloc does not set errno: not on the heap's first use, not for mmap'd objects. */
+    errno = 2718;
+    void *first = AO_malloc(24);
+    CHECK(first != NULL && errno == 2718);
+    AO_free(first);
+    CHECK(errno == 2718);
+
     for (size_t n = 1; n < 60000; n = n * 3 / 2 + 1) {
         unsigned char *p = AO_malloc(n);
         CHECK_MSG(p != NULL && ((uintptr_t)p & 15) == 0, "AO_malloc(%zu)", n);
@@ -74,9 +82,11 @@ int main(void)
     CHECK(AO_malloc(64 * 1024) == NULL);
     CHECK(AO_malloc(1 << 20) == NULL);
     AO_malloc_enable_mmap();
+    errno = 2718;
     unsigned char *big = AO_malloc(1 << 20);
-    CHECK(big != NULL);
+    CHECK(big != NULL && errno == 2718);
     if (big != NULL) { memset(big, 7, 1 << 20); AO_free(big); }
+    CHECK(errno == 2718);
 
     pthread_t t[THREADS];
     for (int i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);

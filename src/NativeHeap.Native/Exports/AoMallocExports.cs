@@ -3,7 +3,7 @@
 //
 // As the seed documents: AO_malloc returns NULL when the fixed 2 MiB heap cannot serve the request
 // (objects of just under 64 KiB and more) until AO_malloc_enable_mmap has been called; it does not set
-// errno. AO_free(NULL) does nothing; a pointer the heap does not recognise is ignored (and counted in
+// errno (the calls save and restore it: the heap's first use and its mmap'd objects call libc). AO_free(NULL) does nothing; a pointer the heap does not recognise is ignored (and counted in
 // the heap's statistics), as LockFreeHeap.Free documents. The heap itself takes no lock, but the
 // reverse P/Invoke transition into these methods can wait for a garbage collection and must not be
 // re-entered on one thread, so (unlike inside .NET) they are not safe from a signal handler that can
@@ -21,21 +21,28 @@ internal static unsafe class AoMallocExports
     [UnmanagedCallersOnly(EntryPoint = "AO_malloc")]
     internal static void* Malloc(nuint size)
     {
+        int* errno = CBoundary.Errno(); // first use and mmap'd objects make libc calls
+        int saved = *errno;
+        void* p;
         try
         {
-            return LockFreeMalloc.Malloc(size);
+            p = LockFreeMalloc.Malloc(size);
         }
         catch (Exception e)
         {
             CBoundary.OnAllocException("AO_malloc", e);
-            return null;
+            p = null;
         }
+        *errno = saved;
+        return p;
     }
 
     /// <summary>void AO_free(void *p)</summary>
     [UnmanagedCallersOnly(EntryPoint = "AO_free")]
     internal static void Free(void* p)
     {
+        int* errno = CBoundary.Errno(); // freeing an mmap'd object calls munmap
+        int saved = *errno;
         try
         {
             LockFreeMalloc.Free(p);
@@ -44,12 +51,15 @@ internal static unsafe class AoMallocExports
         {
             CBoundary.Fatal("AO_free", e);
         }
+        *errno = saved;
     }
 
     /// <summary>void AO_malloc_enable_mmap(void)</summary>
     [UnmanagedCallersOnly(EntryPoint = "AO_malloc_enable_mmap")]
     internal static void EnableMmap()
     {
+        int* errno = CBoundary.Errno();
+        int saved = *errno;
         try
         {
             LockFreeMalloc.EnableMmap();
@@ -58,5 +68,6 @@ internal static unsafe class AoMallocExports
         {
             CBoundary.Fatal("AO_malloc_enable_mmap", e);
         }
+        *errno = saved;
     }
 }

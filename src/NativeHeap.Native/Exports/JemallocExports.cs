@@ -2,11 +2,12 @@
 // dallocx, sdallocx, nallocx), on NativeHeap.Heap. Flags pass through unchanged: MallocFlags has
 // jemalloc's bit layout (include/jemalloc/jemalloc.h has the MALLOCX_* macros).
 //
-// Semantics as jemalloc 5 documents them: none of these sets errno (it is saved and restored around
-// the heap call); allocation failure — out of memory, an impossible size, an arena or explicit
+// Semantics as jemalloc 5 documents them: none of these sets errno (a thread-cache hit makes no libc
+// call; every other path saves and restores it around the heap call); allocation failure — out of memory, an impossible size, an arena or explicit
 // cache that does not exist — returns NULL (rallocx leaves the old block as it was); a size of 0 is
 // treated as 1 (jemalloc leaves it undefined). Freeing or resizing a pointer NativeHeap does not own
 // aborts with a message (CBoundary). The mallctl family and malloc_stats_print live in their own file.
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace NativeHeap.Native.Exports;
@@ -18,13 +19,24 @@ internal static unsafe class JemallocExports
     [UnmanagedCallersOnly(EntryPoint = "mallocx")]
     internal static void* MallocX(nuint size, int flags)
     {
+        // A thread-cache hit makes no libc call, so it needs neither errno handling nor a try block.
+        if (flags == 0)
+        {
+            void* hit = Heap.TryMallocCached(size);
+            if (hit != null) return hit;
+        }
+        return MallocXSlow(size, flags);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* MallocXSlow(nuint size, int flags)
+    {
         int* errno = CBoundary.Errno();
         int saved = *errno;
         void* p;
         try
         {
-            // flags 0 is the common case: Heap.Malloc's fast path is inlined here (it serves size 0 as 1).
-            p = flags == 0 ? Heap.Malloc(size) : Heap.MallocX(size == 0 ? 1 : size, new MallocFlags(flags));
+            p = Heap.MallocX(size == 0 ? 1 : size, new MallocFlags(flags));
         }
         catch (Exception e)
         {
@@ -83,12 +95,18 @@ internal static unsafe class JemallocExports
     [UnmanagedCallersOnly(EntryPoint = "dallocx")]
     internal static void DallocX(void* ptr, int flags)
     {
+        if (ptr == null || (flags == 0 && Heap.TryFreeCached(ptr))) return;
+        DallocXSlow(ptr, flags);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void DallocXSlow(void* ptr, int flags)
+    {
         int* errno = CBoundary.Errno();
         int saved = *errno;
         try
         {
-            if (flags == 0) Heap.Free(ptr); // inlined fast path
-            else Heap.DallocX(ptr, new MallocFlags(flags));
+            Heap.DallocX(ptr, new MallocFlags(flags));
         }
         catch (Exception e)
         {
@@ -100,6 +118,15 @@ internal static unsafe class JemallocExports
     /// <summary>void sdallocx(void *ptr, size_t size, int flags)</summary>
     [UnmanagedCallersOnly(EntryPoint = "sdallocx")]
     internal static void SdallocX(void* ptr, nuint size, int flags)
+    {
+        // A cached free never happens in checked mode (its blocks are not cacheable), so the size check
+        // of checked mode is never skipped here.
+        if (ptr == null || (flags == 0 && Heap.TryFreeCached(ptr))) return;
+        SdallocXSlow(ptr, size, flags);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SdallocXSlow(void* ptr, nuint size, int flags)
     {
         int* errno = CBoundary.Errno();
         int saved = *errno;

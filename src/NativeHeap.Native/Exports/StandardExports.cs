@@ -8,6 +8,7 @@
 // errno is left as it was. posix_memalign returns EINVAL or ENOMEM, leaves *memptr untouched on
 // failure and never changes errno. realloc(p, 0) frees p and returns NULL without touching errno;
 // realloc(NULL, n) is malloc(n). Freeing a pointer NativeHeap does not own aborts with a message.
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace NativeHeap.Native.Exports;
@@ -20,6 +21,13 @@ internal static unsafe class StandardExports
     /// <summary>void *nh_malloc(size_t size)</summary>
     [UnmanagedCallersOnly(EntryPoint = "nh_malloc")]
     internal static void* Malloc(nuint size)
+    {
+        void* hit = Heap.TryMallocCached(size); // no libc call: errno cannot change
+        return hit != null ? hit : MallocSlow(size);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void* MallocSlow(nuint size)
     {
         int* errno = CBoundary.Errno();
         int saved = *errno;
@@ -81,6 +89,13 @@ internal static unsafe class StandardExports
     /// <summary>void nh_free(void *ptr)</summary>
     [UnmanagedCallersOnly(EntryPoint = "nh_free")]
     internal static void Free(void* ptr)
+    {
+        if (ptr == null || Heap.TryFreeCached(ptr)) return;
+        FreeSlow(ptr);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreeSlow(void* ptr)
     {
         int* errno = CBoundary.Errno();
         int saved = *errno;
