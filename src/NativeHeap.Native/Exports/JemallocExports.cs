@@ -3,9 +3,9 @@
 // jemalloc's bit layout (include/jemalloc/jemalloc.h has the MALLOCX_* macros).
 //
 // Semantics as jemalloc 5 documents them: none of these sets errno (a thread-cache hit makes no libc
-// call; every other path saves and restores it around the heap call); allocation failure — out of memory, an impossible size, an arena or explicit
-// cache that does not exist — returns NULL (rallocx leaves the old block as it was); a size of 0 is
-// treated as 1 (jemalloc leaves it undefined). Freeing or resizing a pointer NativeHeap does not own
+// call; every other path saves and restores it around the heap call); allocation failure — out of
+// memory, an impossible size, an arena or explicit cache that does not exist — returns NULL (rallocx
+// leaves the old block as it was); a size of 0 is treated as 1 (jemalloc leaves it undefined). Freeing or resizing a pointer NativeHeap does not own
 // aborts with a message (CBoundary). The mallctl family and malloc_stats_print live in their own file.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
