@@ -1,38 +1,53 @@
 namespace NativeHeap.Tests.General;
 
-/// <summary>Spare-chunk migration, measured on the heap's global mapped bytes: runs alone (Serial).</summary>
+/// <summary>
+/// Spare-chunk migration between automatic arenas. Measured on the two arenas involved and the spare
+/// pool only (other arenas may map or unmap meanwhile), and run serially.
+/// </summary>
 [Collection("Serial")]
 public unsafe class SpareChunkTests
 {
+    private static (long Arena5, long Arena6, long Spare) Mapped()
+    {
+        HeapStats s = Heap.GetStats();
+        long Of(int i) => s.Arenas.FirstOrDefault(a => a.Index == i)?.Mapped ?? 0;
+        return (Of(5), Of(6), (long)s.SpareChunks * (4L << 20));
+    }
+
     [Fact]
     public void EmptyChunksMoveToTheArenaThatNeedsThem()
     {
-        Heap.Purge();
-        long mapped0 = Heap.GetStats().Mapped;
         const int Blocks = 128;
         const nuint Size = 256 * 1024;   // large, above the thread-cache limit
+        Heap.Purge();
+        var m0 = Mapped();
+        long heldByFirst = 0;
         TestThreads.Run(() =>
         {
             Heap.CurrentThreadArena = 5;
             var p = new nint[Blocks];
             for (int i = 0; i < Blocks; i++) p[i] = (nint)Heap.Malloc(Size);
+            heldByFirst = Mapped().Arena5 - m0.Arena5;
             for (int i = 0; i < Blocks; i++) Heap.Free((void*)p[i]);
         });
-        long mapped1 = Heap.GetStats().Mapped;
         // Arena 5 may already own partly used chunks whose free pages serve a few blocks (< 2 chunks).
-        Assert.True(mapped1 - mapped0 >= Blocks * (long)Size - (8L << 20), $"the first thread's blocks mapped only {(mapped1 - mapped0) >> 20} MiB");
+        Assert.True(heldByFirst >= Blocks * (long)Size - (8L << 20), $"arena 5 grew by only {heldByFirst >> 20} MiB for 32 MiB of blocks");
+        var m1 = Mapped();
+        Assert.True(m1.Spare - m0.Spare >= Blocks * (long)Size - (12L << 20), $"only {(m1.Spare - m0.Spare) >> 20} MiB of arena 5's chunks reached the spare pool");
         TestThreads.Run(() =>
         {
             Heap.CurrentThreadArena = 6;
             var p = new nint[Blocks];
             for (int i = 0; i < Blocks; i++) p[i] = (nint)Heap.Malloc(Size);
-            long mapped2 = Heap.GetStats().Mapped;
+            var m2 = Mapped();
+            long grown = (m2.Arena5 + m2.Arena6 + m2.Spare) - (m1.Arena5 + m1.Arena6 + m1.Spare);
             // Arena 6 grew from the chunks arena 5 gave up, not from new mappings.
-            Assert.True(mapped2 - mapped1 <= 8L << 20, $"arena 6 mapped {(mapped2 - mapped1) >> 20} MiB more instead of reusing arena 5's empty chunks");
+            Assert.True(grown <= 8L << 20, $"arenas 5, 6 and the pool mapped {grown >> 20} MiB more instead of reusing arena 5's empty chunks");
+            Assert.True(m2.Arena6 - m1.Arena6 >= Blocks * (long)Size - (8L << 20));
             for (int i = 0; i < Blocks; i++) Heap.Free((void*)p[i]);
         });
         Heap.Validate();
         Heap.Purge();
-        Assert.True(Heap.GetStats().Mapped <= mapped0 + (8L << 20), "purge did not unmap the spare chunks");
+        Assert.Equal(0, Heap.GetStats().SpareChunks);
     }
 }

@@ -15,6 +15,8 @@ public sealed class CAbiTests
     [InlineData("test_threads", "threads")]
     [InlineData("test_thread_churn", "thread_churn")]
     [InlineData("test_dlopen", "dlopen")]
+    [InlineData("test_mallctl", "mallctl")]
+    [InlineData("test_memkind", "memkind")]
     public void CTestProgramPasses(string program, string name)
     {
         NativeBuild.EnsureBuilt();
@@ -44,11 +46,19 @@ public sealed class CAbiTests
             "mmalloc_attach", "mmalloc_detach", "mmalloc", "mrealloc", "mcalloc", "mvalloc", "mmemalign", "mfree",
             "mmalloc_setkey", "mmalloc_getkey", "mmalloc_errno",
             "AO_malloc", "AO_free", "AO_malloc_enable_mmap",
+            "mallctl", "mallctlnametomib", "mallctlbymib", "malloc_stats_print",
+            "memkind_malloc", "memkind_calloc", "memkind_realloc", "memkind_free", "memkind_posix_memalign",
+            "memkind_malloc_usable_size", "memkind_detect_kind", "memkind_create_pmem", "memkind_destroy_kind",
+            "memkind_check_available",
+            "MEMKIND_REGULAR", "MEMKIND_DEFAULT", "MEMKIND_HUGETLB", "MEMKIND_HBW", "MEMKIND_HBW_ALL", "MEMKIND_HBW_PREFERRED",
+            "MEMKIND_HBW_HUGETLB", "MEMKIND_HBW_ALL_HUGETLB", "MEMKIND_HBW_PREFERRED_HUGETLB", "MEMKIND_HBW_INTERLEAVE",
+            "MEMKIND_INTERLEAVE", "MEMKIND_DAX_KMEM", "MEMKIND_DAX_KMEM_ALL", "MEMKIND_DAX_KMEM_PREFERRED", "MEMKIND_DAX_KMEM_INTERLEAVE",
         ];
         string[] missing = expected.Where(e => !exported.Contains(e)).ToArray();
         Assert.True(missing.Length == 0, "not exported: " + string.Join(", ", missing));
         // The standard names stay glibc's: only the drop-in library may export them.
         Assert.DoesNotContain("malloc", exported);
         Assert.DoesNotContain("free", exported);
+        Assert.DoesNotContain("nh_memkind_predefined", exported);   // internal to the library (C# finds the predefined handles)
     }
 }
