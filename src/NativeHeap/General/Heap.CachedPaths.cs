@@ -3,11 +3,11 @@
 // the caller's errno only around slow paths (those make libc calls, whose .NET stubs clear errno);
 // the cached paths touch nothing but the thread's cache and the chunk header.
 //
-// Terms and invariants: a "cached hit" is exactly the work of the fast path at the top of Malloc or
-// Free in Heap.cs: pop a block of the size's class from the thread's cache (Malloc), or push a block
-// of the thread's own arena onto a non-full cache bin (Free); counters are updated the same way. A
-// miss changes nothing, and the caller then calls Malloc/Free, which repeats the test and takes its
-// slow path. These two methods must stay in step with the fast paths in Heap.cs.
+// Terms and invariants: a "cached hit" is the work of the fast path of Malloc or Free in Heap.cs —
+// Malloc is TryMallocCached followed by its slow path, and Free pushes through the same PushLocal —
+// pop a block of the size's class from the thread's cache, or push a block of the thread's own arena
+// onto a non-full cache bin; counters are updated the same way. A miss changes nothing, and the
+// caller then calls Malloc/Free, which repeats the test and takes its slow path.
 using System.Runtime.CompilerServices;
 using NativeHeap.Core;
 using NativeHeap.General;
@@ -47,7 +47,13 @@ public static unsafe partial class Heap
         if (c == null) return false;
         uint bin = c->PageBin[Chunk.PageIndexOf(ptr)];
         ThreadCache* tc = t_cache;
-        if (bin == 0 || tc == null || c->Arena != tc->Arena) return false;
+        return bin != 0 && tc != null && c->Arena == tc->Arena && PushLocal(tc, bin, ptr);
+    }
+
+    /// <summary>Pushes a block of the thread's own arena onto its cache bin <c>bin - 1</c>; false when the bin is full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool PushLocal(ThreadCache* tc, uint bin, void* ptr)
+    {
         CacheBin* cb = ThreadCache.BinsOf(tc) + (bin - 1);
         void** cur = cb->Cur;
         if (cur == cb->Full) return false;

@@ -39,20 +39,8 @@ public static unsafe partial class Heap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void* Malloc(nuint size)
     {
-        ThreadCache* tc = t_cache;
-        if (tc != null && size <= SizeClasses.LookupMax)
-        {
-            CacheBin* cb = ThreadCache.BinsOf(tc) + SizeClasses.s_lookup[(size + 7) >> 3];
-            void** cur = cb->Cur;
-            if (cur != cb->Empty)
-            {
-                cb->Cur = cur + 1;
-                cb->Requests++;
-                tc->Allocated += cb->ItemSize;
-                return *cur;
-            }
-        }
-        return MallocSlow(size);
+        void* p = TryMallocCached(size);
+        return p != null ? p : MallocSlow(size);
     }
 
     /// <summary>Frees a block from any NativeHeap call (free). Null is a no-op.</summary>
@@ -72,15 +60,7 @@ public static unsafe partial class Heap
                     FreeRemote(tc, (int)bin - 1, ptr);
                     return;
                 }
-                CacheBin* cb = ThreadCache.BinsOf(tc) + (bin - 1);
-                void** cur = cb->Cur;
-                if (cur != cb->Full)
-                {
-                    cb->Cur = cur - 1;
-                    cur[-1] = ptr;
-                    tc->Deallocated += cb->ItemSize;
-                    return;
-                }
+                if (PushLocal(tc, bin, ptr)) return;
             }
         }
         FreeSlow(ptr, -1, 0);
