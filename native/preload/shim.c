@@ -16,6 +16,12 @@
  * pointers go back to glibc. A pointer of ours freed where we cannot enter C# is pushed on a
  * lock-free list (linked through its first word) that the next C# call drains.
  *
+ * Runtime threads: threads the runtime (or its libraries) creates, e.g. the finalizer thread, run
+ * runtime code that calls malloc in states where entering C# again is invalid (the runtime's own
+ * thread attach: a nested reverse P/Invoke there attaches the thread twice and corrupts the runtime's
+ * thread list). The library is linked with --wrap=pthread_create, so every pthread_create made from
+ * inside it comes here; such threads are marked "inside" for life and use glibc only.
+ *
  * Thread exit: once a thread starts exiting, the runtime detaches it and may not be entered again.
  * Our pthread key (created before the runtime's, so its destructor runs first in each round) marks
  * the thread as exiting; from then on its frees of our pointers are deferred and its allocations
@@ -36,6 +42,7 @@
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
+#define EXPORT_HIDDEN                /* linked into the library, not exported (hidden by -fvisibility) */
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -267,6 +274,36 @@ EXPORT size_t malloc_usable_size(void *p)
     size_t n = nhp_usable_size(p);
     leave(e);
     return n;
+}
+
+/* ---- threads the runtime creates -------------------------------------------------------------- */
+
+extern int __real_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+struct runtime_thread_start
+{
+    void *(*start)(void *);
+    void *arg;
+};
+
+static void *runtime_thread_main(void *p)
+{
+    struct runtime_thread_start s = *(struct runtime_thread_start *)p;
+    __libc_free(p);
+    t_inside = 1;                     /* never enter C# from this thread's mallocs */
+    return s.start(s.arg);
+}
+
+/* Every pthread_create call made from inside the library (the runtime, System.Native) lands here. */
+EXPORT_HIDDEN int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg)
+{
+    struct runtime_thread_start *s = __libc_malloc(sizeof *s);
+    if (s == NULL) return EAGAIN;
+    s->start = start;
+    s->arg = arg;
+    int rc = __real_pthread_create(thread, attr, runtime_thread_main, s);
+    if (rc != 0) __libc_free(s);
+    return rc;
 }
 
 /* ---- start and exit ----------------------------------------------------------------------------- */
