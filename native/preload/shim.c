@@ -32,6 +32,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -65,7 +66,8 @@ extern void nhp_free(void *);
 extern void nhp_free_chain(void *);
 extern void *nhp_aligned_alloc(size_t, size_t);
 extern size_t nhp_usable_size(void *);
-extern void nhp_exit(void);
+extern int nhp_stats_print(void);
+extern void nhp_exit(int);
 
 static void **g_map;                 /* NativeHeap's page map: granule -> owner, null when not ours */
 static size_t g_map_entries;
@@ -74,6 +76,7 @@ static atomic_int g_ready;           /* 1 once the runtime and the heap are up *
 static _Atomic(void *) g_deferred;   /* our pointers freed where C# could not be entered */
 static size_t (*g_libc_usable)(void *);
 static pthread_key_t g_exit_key;
+static int g_stats_fd = -1;           /* a duplicate of the initial stderr, when stats_print is on */
 
 static TLS int t_inside;             /* this thread is inside a C# call (or the runtime's start) */
 static TLS int t_exiting;            /* this thread runs its exit destructors */
@@ -327,6 +330,8 @@ __attribute__((constructor)) static void shim_start(void)
     g_map_entries = nhp_page_map_entries();
     g_map_shift = nhp_page_map_shift();
     g_map = map;
+    /* stats_print writes at exit to a copy of stderr: programs such as ls and sort close fd 2 first. */
+    if (nhp_stats_print()) g_stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 64);
     t_inside = 0;
     atomic_store_explicit(&g_ready, 1, memory_order_release);
 }
@@ -335,6 +340,6 @@ __attribute__((destructor)) static void shim_exit(void)
 {
     if (!can_enter()) return;
     int e = enter();
-    nhp_exit();
+    nhp_exit(g_stats_fd);
     leave(e);
 }

@@ -10,6 +10,8 @@
 // HeapMisuseException, which the runtime turns into a fail-fast with the message: an abort, like
 // glibc's "free(): invalid pointer".
 using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
 using NativeHeap.Core;
 
 namespace NativeHeap.Preload;
@@ -70,19 +72,27 @@ internal static unsafe class PreloadExports
     [UnmanagedCallersOnly(EntryPoint = "nhp_usable_size")]
     private static nuint UsableSize(void* ptr) => Heap.UsableSize(ptr);
 
-    /// <summary>Called once at process exit (the shim's destructor): prints statistics when stats_print is on.</summary>
+    /// <summary>1 when NATIVEHEAP_CONF asked for statistics at exit (stats_print), else 0.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "nhp_stats_print")]
+    private static int StatsPrint() => Heap.Options.StatsPrint ? 1 : 0;
+
+    /// <summary>
+    /// Called once at process exit (the shim's destructor): writes the statistics to
+    /// <paramref name="fd"/>, the shim's duplicate of the stderr the program started with (coreutils
+    /// close stderr before exiting). Does nothing unless stats_print is on.
+    /// </summary>
     [UnmanagedCallersOnly(EntryPoint = "nhp_exit")]
-    private static void Exit()
+    private static void Exit(int fd)
     {
-        if (Interlocked.Exchange(ref s_exitDone, 1) != 0) return;
-        if (!Heap.Options.StatsPrint) return;
+        if (Interlocked.Exchange(ref s_exitDone, 1) != 0 || fd < 0 || !Heap.Options.StatsPrint) return;
         try
         {
-            Console.Error.Write(Heap.GetStats().ToString());
+            using var stream = new FileStream(new SafeFileHandle(fd, ownsHandle: false), FileAccess.Write, 1);
+            stream.Write(Encoding.UTF8.GetBytes(Heap.GetStats().ToString()));
         }
-        catch (Exception)
+        catch (IOException)
         {
-            // The program closed stderr before exiting (coreutils do), so Console cannot open it: nowhere to print.
+            // The descriptor is gone or not writable: nowhere to print.
         }
     }
 }
