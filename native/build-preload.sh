@@ -13,7 +13,9 @@ gcc -std=gnu11 -O2 -fPIC -fvisibility=hidden -Wall -Wextra -Werror -c "$root/nat
 dotnet publish "$root/src/NativeHeap.Preload/NativeHeap.Preload.csproj" -c Release -r linux-x64 \
   -o "$obj/publish" -p:PreloadShimObject="$obj/shim.o" -nologo -v:q >"$obj/publish.log" 2>&1 \
   || { cat "$obj/publish.log"; exit 1; }
-cp "$obj/publish/libnativeheap-preload.so" "$out/libnativeheap-preload.so"
+# Replace atomically: a running program may have the old library mapped.
+cp "$obj/publish/libnativeheap-preload.so" "$out/.libnativeheap-preload.so.tmp"
+mv -f "$out/.libnativeheap-preload.so.tmp" "$out/libnativeheap-preload.so"
 # The malloc family must be exported without a symbol version, or it does not interpose.
 if nm -D --defined-only "$out/libnativeheap-preload.so" | grep -E ' T (malloc|free)@' >/dev/null; then
   echo "build-preload: malloc is versioned in $out/libnativeheap-preload.so" >&2; exit 1
