@@ -19,6 +19,7 @@ trap 'rm -rf "$work"' EXIT
 # Debian's redis-server links jemalloc, so "no preload" is jemalloc there. The glibc row preloads a
 # forwarder to glibc's own allocator instead, which interposes the same way the others do.
 cat > "$work/glibc.c" <<'C'
+#include <dlfcn.h>
 #include <stddef.h>
 extern void *__libc_malloc(size_t), *__libc_calloc(size_t, size_t), *__libc_realloc(void *, size_t), *__libc_memalign(size_t, size_t);
 extern void __libc_free(void *);
@@ -29,9 +30,14 @@ void free(void *p) { __libc_free(p); }
 void *memalign(size_t a, size_t n) { return __libc_memalign(a, n); }
 void *aligned_alloc(size_t a, size_t n) { return __libc_memalign(a, n); }
 int posix_memalign(void **r, size_t a, size_t n) { void *p = __libc_memalign(a, n); if (!p) return 12; *r = p; return 0; }
+/* libc's own (redis links jemalloc, whose malloc_usable_size would come first otherwise) */
+size_t malloc_usable_size(void *p) {
+  static size_t (*f)(void *);
+  if (!f) f = (size_t (*)(void *))dlsym(dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD), "malloc_usable_size");
+  return p ? f(p) : 0;
+}
 C
-gcc -O2 -shared -fPIC -o "$work/libglibc-forward.so" "$work/glibc.c"
-# malloc_usable_size stays glibc's own (found next in the lookup order).
+gcc -O2 -shared -fPIC -o "$work/libglibc-forward.so" "$work/glibc.c" -ldl
 
 names=(glibc nativeheap jemalloc mimalloc tcmalloc)
 declare -A lib=([glibc]="$work/libglibc-forward.so" [nativeheap]="$nh" [jemalloc]="$libdir/libjemalloc.so.2"
@@ -45,11 +51,12 @@ redis_once() {   # $1 = allocator; prints "lpush lrange hwm_kib"
   LD_PRELOAD="$l" redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  out="$(redis-benchmark -p "$port" -r 1000000 -n 100000 -P 16 -q -t lpush,lrange_100 2>/dev/null | tr '\r' '\n')"
-  hwm="$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")"
+  kill -0 "$pid" 2>/dev/null || { echo "redis-server under $1 died: $(tail -n3 "$work/redis.log")" >&2; echo "- - -"; return; }
+  out="$(timeout 300 redis-benchmark -p "$port" -r 1000000 -n 100000 -P 16 -q -t lpush,lrange_100 2>/dev/null | tr '\r' '\n')"
+  hwm="$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo -)"
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
   wait "$pid" || true
-  echo "$(echo "$out" | awk -F'[: ]+' '/^LPUSH/ {print $2}' | tail -n1) $(echo "$out" | awk -F'[: ]+' '/^LRANGE_100/ {print $2}' | tail -n1) $hwm"
+  echo "$(sed -n 's/^LPUSH: \([0-9.]*\) requests per second.*/\1/p' <<<"$out") $(sed -n 's/^LRANGE_100 (first 100 elements): \([0-9.]*\) requests per second.*/\1/p' <<<"$out") $hwm"
 }
 python_once() {   # prints "seconds maxrss_kib"
   local l="${lib[$1]}"

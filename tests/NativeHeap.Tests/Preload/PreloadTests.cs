@@ -66,6 +66,47 @@ public sealed class PreloadTests
         print("\n".join(results)); print("é ok")
         """;
 
+    // A second preloaded library that reports every dlopen/dlerror call reaching it through the PLT.
+    private const string DlWatchSource = """
+        #define _GNU_SOURCE
+        #include <dlfcn.h>
+        #include <unistd.h>
+        static void say(const char *m) { (void)!write(2, m, __builtin_strlen(m)); }
+        char *dlerror(void) { say("[dlwatch] dlerror\n"); return ((char *(*)(void))dlsym(RTLD_NEXT, "dlerror"))(); }
+        void *dlopen(const char *f, int m) { say("[dlwatch] dlopen\n"); return ((void *(*)(const char *, int))dlsym(RTLD_NEXT, "dlopen"))(f, m); }
+        """;
+
+    /// <summary>
+    /// Regression test for the setlocale hang (docs/preload.md): the runtime must never bind imports
+    /// lazily, because a failed dlopen probe calls dlerror, whose dcgettext takes glibc's setlocale lock
+    /// for reading; inside a malloc made under that lock's write side this corrupts the lock. With
+    /// DirectPInvoke no dlopen/dlerror call happens at all while a UTF-8 locale is set up.
+    /// </summary>
+    [ProgramFact("gcc", "locale", "bash")]
+    public void RuntimeMakesNoDlopenOrDlerrorCalls()
+    {
+        string dir = Directory.CreateTempSubdirectory("nh-preload-dlwatch-").FullName;
+        try
+        {
+            string src = Path.Combine(dir, "dlwatch.c"), so = Path.Combine(dir, "libdlwatch.so");
+            File.WriteAllText(src, DlWatchSource);
+            RunResult cc = PreloadHarness.Run("gcc", ["-O2", "-shared", "-fPIC", "-o", so, src], preload: false, locale: null);
+            Assert.True(cc.ExitCode == 0, "gcc failed:\n" + cc);
+            var env = new Dictionary<string, string> { ["LD_PRELOAD"] = PreloadHarness.Library + ":" + so };
+            foreach (string[] cmd in new[] { new[] { "locale" }, new[] { "bash", "-c", "printf '%s\\n' é | wc -m; ls / >/dev/null" } })
+            {
+                RunResult r = PreloadHarness.Run(cmd[0], cmd[1..], preload: true, locale: "C.UTF-8", env: env);
+                Assert.True(r.ExitCode == 0, r.ToString());
+                Assert.DoesNotContain("[dlwatch]", r.Stderr);
+                Assert.True(r.StatsPrinted, "no NativeHeap statistics: the preload was not in effect\n" + r);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [ProgramFact("/usr/bin/python3")]
     public void PythonThreadsMatch()
         => PreloadHarness.AssertSameWithPreload("/usr/bin/python3", ["-c", PythonScript], minMallocs: 5_000,
