@@ -66,6 +66,93 @@ public sealed class PreloadTests
         print("\n".join(results)); print("é ok")
         """;
 
+    // The malloc family's contract, checked from C under the preload: calloc zeroes (also reused
+    // memory), realloc keeps contents up to the smaller size, usable sizes are writable, alignments
+    // are honoured, errno and error results are glibc's. Four threads, random sizes up to 1 MiB.
+    private const string ContractSource = """
+        #define _GNU_SOURCE
+        #include <errno.h>
+        #include <malloc.h>
+        #include <pthread.h>
+        #include <stdint.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <unistd.h>
+        #define CHECK(c) do { if (!(c)) { fprintf(stderr, "FAIL %s:%d %s\n", __FILE__, __LINE__, #c); exit(1); } } while (0)
+        enum { SLOTS = 512, OPS = 20000 };
+        static unsigned rnd(unsigned *s) { *s = *s * 1103515245u + 12345u; return *s >> 8; }
+        static size_t size_of(unsigned *s) { unsigned r = rnd(s) % 100; return r < 70 ? rnd(s) % 512 : r < 95 ? rnd(s) % 65536 : rnd(s) % (1 << 20); }
+        static void fill(unsigned char *p, size_t n, unsigned char tag) { for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(tag + i); }
+        static int same(const unsigned char *p, size_t n, unsigned char tag) { for (size_t i = 0; i < n; i++) if (p[i] != (unsigned char)(tag + i)) return 0; return 1; }
+        static void *worker(void *arg) {
+            unsigned seed = (unsigned)(uintptr_t)arg * 7919u + 1;
+            unsigned char *p[SLOTS] = {0}; size_t n[SLOTS] = {0}; unsigned char tag[SLOTS] = {0};
+            for (int op = 0; op < OPS; op++) {
+                int i = rnd(&seed) % SLOTS;
+                if (p[i]) CHECK(same(p[i], n[i], tag[i]));
+                unsigned kind = rnd(&seed) % 8;
+                size_t sz = size_of(&seed);
+                if (p[i] && kind < 3) {                      /* realloc keeps the prefix */
+                    unsigned char *q = realloc(p[i], sz ? sz : 1);
+                    CHECK(q != NULL);
+                    size_t keep = n[i] < (sz ? sz : 1) ? n[i] : (sz ? sz : 1);
+                    CHECK(same(q, keep, tag[i]));
+                    p[i] = q; n[i] = sz ? sz : 1;
+                } else {
+                    free(p[i]);
+                    if (kind == 3) { p[i] = calloc(1, sz); CHECK(p[i] != NULL); for (size_t k = 0; k < sz; k++) CHECK(p[i][k] == 0); }
+                    else if (kind == 4) { size_t a = (size_t)16 << (rnd(&seed) % 9); void *q; CHECK(posix_memalign(&q, a, sz) == 0); CHECK(((uintptr_t)q & (a - 1)) == 0); p[i] = q; }
+                    else if (kind == 5) { size_t a = (size_t)8 << (rnd(&seed) % 10); p[i] = aligned_alloc(a, sz); CHECK(p[i] && ((uintptr_t)p[i] & (a - 1)) == 0); }
+                    else if (kind == 6) { p[i] = memalign(4096, sz); CHECK(p[i] && ((uintptr_t)p[i] & 4095) == 0); }
+                    else { p[i] = malloc(sz); CHECK(p[i] != NULL); CHECK(((uintptr_t)p[i] & 15) == 0 || sz < 16); }
+                    n[i] = sz;
+                }
+                size_t u = malloc_usable_size(p[i]);
+                CHECK(u >= n[i]);
+                memset(p[i] + n[i], 0xee, u - n[i]);             /* the usable tail is ours to write */
+                tag[i] = (unsigned char)rnd(&seed);
+                fill(p[i], n[i], tag[i]);
+            }
+            for (int i = 0; i < SLOTS; i++) { if (p[i]) CHECK(same(p[i], n[i], tag[i])); free(p[i]); }
+            return NULL;
+        }
+        int main(void) {
+            errno = 1234; void *x = malloc(100); CHECK(errno == 1234); free(x); CHECK(errno == 1234);
+            CHECK(malloc_usable_size(NULL) == 0);
+            errno = 0; CHECK(malloc((size_t)-1 / 2) == NULL && errno == ENOMEM);
+            volatile size_t big = (size_t)1 << 40;
+            errno = 0; CHECK(calloc(big, big) == NULL && errno == ENOMEM);
+            void *q = (void *)1; CHECK(posix_memalign(&q, 24, 8) == EINVAL && q == (void *)1);
+            CHECK(realloc(malloc(10), 0) == NULL);
+            void *v = valloc(100); CHECK(v && ((uintptr_t)v & 4095) == 0); free(v);
+            void *pv = pvalloc(1); CHECK(pv && ((uintptr_t)pv & 4095) == 0 && malloc_usable_size(pv) >= 4096); free(pv);
+            pthread_t t[4];
+            for (int i = 0; i < 4; i++) CHECK(pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)(i + 1)) == 0);
+            for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+            puts("contract ok");
+            return 0;
+        }
+        """;
+
+    [ProgramFact("gcc")]
+    public void MallocFamilyContractHolds()
+    {
+        string dir = Directory.CreateTempSubdirectory("nh-preload-contract-").FullName;
+        try
+        {
+            string src = Path.Combine(dir, "contract.c"), exe = Path.Combine(dir, "contract");
+            File.WriteAllText(src, ContractSource);
+            RunResult cc = PreloadHarness.Run("gcc", ["-O1", "-pthread", "-o", exe, src], preload: false, locale: null, TimeSpan.FromMinutes(2));
+            Assert.True(cc.ExitCode == 0, "gcc failed:\n" + cc);
+            PreloadHarness.AssertSameWithPreload(exe, [], minMallocs: 1_000);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     // A second preloaded library that reports every dlopen/dlerror call reaching it through the PLT.
     private const string DlWatchSource = """
         #define _GNU_SOURCE
