@@ -4,8 +4,8 @@
  * It owns the public, unversioned malloc family. All allocation logic is C# (NativeHeap.Heap behind
  * the nhp_* exports of src/NativeHeap.Preload); this file only decides, per call, who serves it:
  *
- *   - NativeHeap (C#), when the runtime is up (g_ready) and the calling thread is not already inside
- *     one of our C# calls (t_inside) nor exiting (t_exiting);
+ *   - NativeHeap (C#), when the runtime is up (g_ready) and the calling thread is outside C#
+ *     (t_state is NEW or OUTSIDE: not inside one of our C# calls, not a runtime thread, not exiting);
  *   - glibc's own allocator (__libc_malloc family) otherwise: calls made before our constructor has
  *     started the runtime, calls the runtime makes while it starts, and calls made by the runtime or
  *     by glibc on a thread that is inside C# (a nested reverse P/Invoke is not allowed, and would
@@ -78,9 +78,16 @@ static size_t (*g_libc_usable)(void *);
 static pthread_key_t g_exit_key;
 static int g_stats_fd = -1;           /* a duplicate of the initial stderr, when stats_print is on */
 
-static TLS int t_inside;             /* this thread is inside a C# call (or the runtime's start) */
-static TLS int t_exiting;            /* this thread runs its exit destructors */
-static TLS int t_registered;         /* this thread set a value for g_exit_key (so its destructor runs) */
+/* Per-thread state, one word so the fast path reads one TLS slot. */
+enum
+{
+    NEW,        /* never entered C#: must register for the exit notification first */
+    OUTSIDE,    /* may enter C# */
+    INSIDE,     /* inside a C# call or the runtime's start, or a runtime thread: glibc only */
+    EXITING,    /* running exit destructors: glibc only, frees of our blocks deferred */
+};
+static TLS int t_state;
+static TLS int *t_errno;             /* this thread's errno (__errno_location is a call through the PLT) */
 
 static inline int ours(const void *p)
 {
@@ -90,19 +97,26 @@ static inline int ours(const void *p)
 
 static inline int can_enter(void)
 {
-    return LIKELY(atomic_load_explicit(&g_ready, memory_order_acquire)) && !t_inside && !t_exiting;
+    return t_state < INSIDE && LIKELY(atomic_load_explicit(&g_ready, memory_order_acquire));
+}
+
+/* First call of a thread: cache its errno address; give the exit key a value so its destructor runs. */
+static void register_thread(void)
+{
+    t_errno = &errno;
+    int saved = errno;
+    t_state = INSIDE;                 /* pthread_setspecific may allocate: that goes to glibc */
+    pthread_setspecific(g_exit_key, (void *)1);
+    errno = saved;
+    t_state = OUTSIDE;
 }
 
 /* Bracket a C# call: nested calls from the runtime go to glibc; errno survives; deferred frees drain. */
 static inline int enter(void)
 {
-    int saved = errno;
-    t_inside = 1;
-    if (UNLIKELY(!t_registered))
-    {
-        t_registered = 1;
-        pthread_setspecific(g_exit_key, (void *)1);
-    }
+    if (UNLIKELY(t_state == NEW)) register_thread();
+    int saved = *t_errno;
+    t_state = INSIDE;
     if (UNLIKELY(atomic_load_explicit(&g_deferred, memory_order_relaxed) != NULL))
         nhp_free_chain(atomic_exchange(&g_deferred, NULL));
     return saved;
@@ -110,8 +124,8 @@ static inline int enter(void)
 
 static inline void leave(int saved)
 {
-    t_inside = 0;
-    errno = saved;
+    t_state = OUTSIDE;
+    *t_errno = saved;
 }
 
 static void defer_free(void *p)
@@ -293,7 +307,7 @@ static void *runtime_thread_main(void *p)
 {
     struct runtime_thread_start s = *(struct runtime_thread_start *)p;
     __libc_free(p);
-    t_inside = 1;                     /* never enter C# from this thread's mallocs */
+    t_state = INSIDE;                 /* never enter C# from this thread's mallocs */
     return s.start(s.arg);
 }
 
@@ -314,7 +328,7 @@ EXPORT_HIDDEN int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t 
 static void on_thread_exit(void *value)
 {
     (void)value;
-    t_exiting = 1;
+    t_state = EXITING;
 }
 
 /* Runs when the library is loaded (before the program's main): starts the runtime eagerly, so no
@@ -325,14 +339,14 @@ __attribute__((constructor)) static void shim_start(void)
     if (g_libc_usable == NULL) die("cannot find glibc's malloc_usable_size");
     /* Created before the runtime creates its own keys: destructors run in key order. */
     if (pthread_key_create(&g_exit_key, on_thread_exit) != 0) die("pthread_key_create failed");
-    t_inside = 1;
+    t_state = INSIDE;
     void **map = nhp_start();
     g_map_entries = nhp_page_map_entries();
     g_map_shift = nhp_page_map_shift();
     g_map = map;
     /* stats_print writes at exit to a copy of stderr: programs such as ls and sort close fd 2 first. */
     if (nhp_stats_print()) g_stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 64);
-    t_inside = 0;
+    t_state = NEW;                    /* registers for the exit notification on its first call */
     atomic_store_explicit(&g_ready, 1, memory_order_release);
 }
 
