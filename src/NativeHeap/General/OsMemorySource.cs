@@ -3,14 +3,17 @@ using NativeHeap.Os;
 
 namespace NativeHeap.General;
 
-/// <summary>The default <see cref="IMemorySource"/>: anonymous memory from mmap, returned with munmap.</summary>
-public sealed unsafe class OsMemorySource : IMemorySource
+/// <summary>
+/// The default <see cref="IMemorySource"/>: anonymous memory from mmap, returned with munmap. Derive
+/// from it to place or advise the mappings (override <see cref="Allocate"/>) and keep the rest.
+/// </summary>
+public unsafe class OsMemorySource : IMemorySource
 {
     /// <summary>The shared instance used by arenas that were given no source.</summary>
     public static readonly OsMemorySource Instance = new();
 
     /// <inheritdoc />
-    public void* Allocate(void* at, nuint size, nuint alignment, out bool zeroed)
+    public virtual void* Allocate(void* at, nuint size, nuint alignment, out bool zeroed)
     {
         zeroed = true;
         if (at != null)

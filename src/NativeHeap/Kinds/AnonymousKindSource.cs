@@ -3,11 +3,12 @@
 // interleave). Serves the Thp, Interleave, Bind/Preferred, Hbw and HbwPreferred kinds.
 // Invariant: every range it returns already carries its advice and policy, so the first touch
 // (the arena writing a chunk header) faults pages in where the policy says.
+using NativeHeap.General;
 using NativeHeap.Os;
 
 namespace NativeHeap.Kinds;
 
-internal sealed unsafe class AnonymousKindSource : IMemorySource, IKindSourceDiagnostics
+internal sealed unsafe class AnonymousKindSource : OsMemorySource, IKindSourceDiagnostics
 {
     private readonly bool _thp;
     private readonly OsNuma.Mode _mode;
@@ -26,7 +27,7 @@ internal sealed unsafe class AnonymousKindSource : IMemorySource, IKindSourceDia
     /// <summary>True when ranges are advised for transparent huge pages.</summary>
     internal bool Transparent => _thp;
 
-    public void* Allocate(void* at, nuint size, nuint alignment, out bool zeroed)
+    public override void* Allocate(void* at, nuint size, nuint alignment, out bool zeroed)
     {
         zeroed = true;
         void* p;
@@ -51,18 +52,6 @@ internal sealed unsafe class AnonymousKindSource : IMemorySource, IKindSourceDia
         return p;
     }
 
-    public bool TryRelease(void* address, nuint size) => OsMemory.TryUnmap(address, size, out _);
-
-    public bool TryCommit(void* address, nuint size) => OsMemory.TryCommit(address, size, out _);
-
-    public bool TryDecommit(void* address, nuint size) => OsMemory.TryDecommit(address, size, out _);
-
-    public bool TryPurgeLazy(void* address, nuint size) => OsMemory.TryPurgeLazy(address, size, out _);
-
-    public bool TryPurgeForced(void* address, nuint size) => OsMemory.TryPurgeForced(address, size, out _);
-
-    // Splitting or merging ranges keeps each part's VMA policy and advice: the kernel copies them.
-    public bool TrySplit(void* address, nuint size, nuint firstSize) => true;
-
-    public bool TryMerge(void* first, nuint firstSize, void* second, nuint secondSize) => true;
+    // Release, commit, purge, split and merge are OsMemorySource's: the kernel keeps each part's VMA
+    // policy and advice when ranges are split or merged.
 }

@@ -1,6 +1,6 @@
 // PreloadHarness: builds libnativeheap-preload.so once per test run (native/build-preload.sh) and runs
 // programs with and without it, so each test can compare outputs. A preloaded run sets
-// NATIVEHEAP_CONF=stats_print:true; the statistics block it prints to stderr at exit is taken out of
+// NATIVEHEAP_CONF=stats_print:true (stats_print_opts:gabl); the statistics block it prints to stderr at exit is taken out of
 // stderr and summed up (NativeHeap's nmalloc counts), which proves NativeHeap served the program.
 using System.Diagnostics;
 using System.Text;
@@ -103,7 +103,8 @@ internal static partial class PreloadHarness
         if (preload)
         {
             psi.Environment["LD_PRELOAD"] = Library;
-            psi.Environment["NATIVEHEAP_CONF"] = "stats_print:true";
+            // Totals and merged arena figures only (no per-arena, bin or large-class tables).
+            psi.Environment["NATIVEHEAP_CONF"] = "stats_print:true,stats_print_opts:gabl";
         }
         if (env != null) foreach (var kv in env) psi.Environment[kv.Key] = kv.Value;
 
@@ -137,13 +138,13 @@ internal static partial class PreloadHarness
         }
     }
 
-    [GeneratedRegex(@"___ NativeHeap statistics ___\n(?:(?:allocated|resident|arena|  ).*\n)*")]
+    [GeneratedRegex(@"___ Begin NativeHeap statistics ___\n.*?___ End NativeHeap statistics ___\n", RegexOptions.Singleline)]
     private static partial Regex StatsBlock();
 
     [GeneratedRegex(@"nmalloc\s+([\d,]+)")]
     private static partial Regex NMalloc();
 
-    /// <summary>Removes the statistics blocks from stderr; sums their nmalloc counts.</summary>
+    /// <summary>Removes the statistics blocks from stderr; sums their nmalloc counts (merged small, large and huge).</summary>
     internal static (string Remaining, long Mallocs, bool Printed) SplitStats(string stderr)
     {
         long total = 0;

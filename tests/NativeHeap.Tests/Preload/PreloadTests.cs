@@ -136,22 +136,7 @@ public sealed class PreloadTests
         """;
 
     [ProgramFact("gcc")]
-    public void MallocFamilyContractHolds()
-    {
-        string dir = Directory.CreateTempSubdirectory("nh-preload-contract-").FullName;
-        try
-        {
-            string src = Path.Combine(dir, "contract.c"), exe = Path.Combine(dir, "contract");
-            File.WriteAllText(src, ContractSource);
-            RunResult cc = PreloadHarness.Run("gcc", ["-O1", "-pthread", "-o", exe, src], preload: false, locale: null, TimeSpan.FromMinutes(2));
-            Assert.True(cc.ExitCode == 0, "gcc failed:\n" + cc);
-            PreloadHarness.AssertSameWithPreload(exe, [], minMallocs: 1_000);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
+    public void MallocFamilyContractHolds() => CompileAndCompare("gcc", ["-O1", "-pthread"], "contract.c", ContractSource, minMallocs: 1_000);
 
     // A second preloaded library that reports every dlopen/dlerror call reaching it through the PLT.
     private const string DlWatchSource = """
@@ -306,16 +291,19 @@ public sealed class PreloadTests
         """;
 
     [ProgramFact("g++")]
-    public void CppNewDeleteThreadsMatch()
+    public void CppNewDeleteThreadsMatch() => CompileAndCompare("g++", ["-O2", "-pthread"], "prog.cpp", CppSource, minMallocs: 5_000);
+
+    /// <summary>Compiles a program without the preload, then runs it with and without and compares.</summary>
+    private static void CompileAndCompare(string compiler, string[] flags, string fileName, string source, int minMallocs)
     {
-        string dir = Directory.CreateTempSubdirectory("nh-preload-cpp-").FullName;
+        string dir = Directory.CreateTempSubdirectory("nh-preload-cc-").FullName;
         try
         {
-            string src = Path.Combine(dir, "prog.cpp"), exe = Path.Combine(dir, "prog");
-            File.WriteAllText(src, CppSource);
-            RunResult cc = PreloadHarness.Run("g++", ["-O2", "-pthread", "-o", exe, src], preload: false, locale: null, TimeSpan.FromMinutes(3));
-            Assert.True(cc.ExitCode == 0, "g++ failed:\n" + cc);
-            PreloadHarness.AssertSameWithPreload(exe, [], minMallocs: 5_000);
+            string src = Path.Combine(dir, fileName), exe = Path.Combine(dir, "prog");
+            File.WriteAllText(src, source);
+            RunResult cc = PreloadHarness.Run(compiler, [.. flags, "-o", exe, src], preload: false, locale: null, TimeSpan.FromMinutes(3));
+            Assert.True(cc.ExitCode == 0, $"{compiler} failed:\n" + cc);
+            PreloadHarness.AssertSameWithPreload(exe, [], minMallocs);
         }
         finally
         {
