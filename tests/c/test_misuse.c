@@ -35,26 +35,8 @@ static int run_case(const char *name)
 /* Runs this program with a case name and optional NATIVEHEAP_CONF; returns the wait status and stderr. */
 static int spawn(const char *self, const char *name, const char *conf, char *err, size_t errlen)
 {
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        if (conf) setenv("NATIVEHEAP_CONF", conf, 1);
-        else unsetenv("NATIVEHEAP_CONF");
-        execl(self, self, name, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t used = 0;
-    ssize_t n;
-    while (used + 1 < errlen && (n = read(fds[0], err + used, errlen - 1 - used)) > 0) used += (size_t)n;
-    err[used] = 0;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return status;
+    char *const argv[] = {(char *)self, (char *)name, NULL};
+    return nh_spawn(argv, 2, conf, err, errlen);
 }
 
 static void expect_abort(const char *self, const char *name, const char *conf, const char *call, const char *words)

@@ -80,23 +80,9 @@ static int child_reopen(const char *path)
 
 static int run_child(const char *self, const char *mode, const char *path, char *out, size_t outlen)
 {
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execl(self, self, mode, path, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t used = 0;
-    ssize_t n;
-    while (used + 1 < outlen && (n = read(fds[0], out + used, outlen - 1 - used)) > 0) used += (size_t)n;
-    out[used] = 0;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
+    char *const argv[] = {(char *)self, (char *)mode, (char *)path, NULL};
+    int status = nh_spawn(argv, 1, NH_KEEP_ENV, out, outlen);
+    if (status < 0) return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
