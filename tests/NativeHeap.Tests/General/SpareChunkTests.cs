@@ -41,8 +41,10 @@ public unsafe class SpareChunkTests
             for (int i = 0; i < Blocks; i++) p[i] = (nint)Heap.Malloc(Size);
             var m2 = Mapped();
             long grown = (m2.Arena5 + m2.Arena6 + m2.Spare) - (m1.Arena5 + m1.Arena6 + m1.Spare);
-            // Arena 6 grew from the chunks arena 5 gave up, not from new mappings.
-            Assert.True(grown <= 8L << 20, $"arenas 5, 6 and the pool mapped {grown >> 20} MiB more instead of reusing arena 5's empty chunks");
+            // Arena 6 grew from the chunks arena 5 gave up: it maps new chunks only once the pool is empty
+            // (arena 5 may have donated fewer chunks than arena 6 needs when it already owned free pages).
+            Assert.True(grown <= 8L << 20 || m2.Spare <= 4L << 20,
+                $"arenas 5, 6 and the pool mapped {grown >> 20} MiB more while {m2.Spare >> 20} MiB of spare chunks stayed unused");
             Assert.True(m1.Spare - m2.Spare >= 16L << 20, $"arena 6 took only {(m1.Spare - m2.Spare) >> 20} MiB from the pool");
             for (int i = 0; i < Blocks; i++) Heap.Free((void*)p[i]);
         });
