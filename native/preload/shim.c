@@ -57,6 +57,8 @@ extern void *__libc_memalign(size_t, size_t);
 
 /* The C# side (src/NativeHeap.Preload/PreloadExports.cs). */
 extern void **nhp_start(void);
+extern void nhp_fork_prepare(void);
+extern void nhp_fork_release(void);
 extern size_t nhp_page_map_entries(void);
 extern int nhp_page_map_shift(void);
 extern void *nhp_malloc(size_t);
@@ -331,6 +333,31 @@ static void on_thread_exit(void *value)
     t_state = EXITING;
 }
 
+/* fork() while other threads allocate: the forking thread takes every heap lock first (in C#) and
+ * both processes release them afterwards, so the child never inherits a lock held mid-operation by a
+ * thread it does not have. Skipped when the forking thread cannot enter C# (it is inside the runtime
+ * or exiting); t_fork_locked remembers whether the locks were taken. */
+static TLS int t_fork_locked;
+
+static void fork_prepare(void)
+{
+    t_fork_locked = 0;
+    if (!can_enter()) return;
+    int e = enter();
+    nhp_fork_prepare();
+    leave(e);
+    t_fork_locked = 1;
+}
+
+static void fork_release(void)
+{
+    if (!t_fork_locked) return;
+    t_fork_locked = 0;
+    int e = enter();
+    nhp_fork_release();
+    leave(e);
+}
+
 /* Runs when the library is loaded (before the program's main): starts the runtime eagerly, so no
  * start ever happens lazily inside a malloc called under a glibc lock. */
 __attribute__((constructor)) static void shim_start(void)
@@ -347,6 +374,7 @@ __attribute__((constructor)) static void shim_start(void)
     /* stats_print writes at exit to a copy of stderr: programs such as ls and sort close fd 2 first. */
     if (nhp_stats_print()) g_stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 64);
     t_state = NEW;                    /* registers for the exit notification on its first call */
+    if (pthread_atfork(fork_prepare, fork_release, fork_release) != 0) die("pthread_atfork failed");
     atomic_store_explicit(&g_ready, 1, memory_order_release);
 }
 

@@ -40,6 +40,14 @@ internal static unsafe class PreloadExports
     [UnmanagedCallersOnly(EntryPoint = "nhp_page_map_shift")]
     private static int PageMapShift() => PageMap.LgGranule;
 
+    /// <summary>pthread_atfork prepare: takes every heap lock so the child never inherits one held mid-operation.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "nhp_fork_prepare")]
+    private static void ForkPrepare() => Heap.LockAllForFork();
+
+    /// <summary>pthread_atfork parent and child: releases the locks taken before fork.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "nhp_fork_release")]
+    private static void ForkRelease() => Heap.UnlockAllAfterFork();
+
     [UnmanagedCallersOnly(EntryPoint = "nhp_malloc")]
     private static void* Malloc(nuint size) => Heap.Malloc(size);
 

@@ -104,4 +104,10 @@ internal static unsafe class MetaAlloc
         }
         return null;
     }
+
+    /// <summary>Takes the lock before fork() (Heap.LockAllForFork).</summary>
+    internal static void LockForFork() => s_lock->Enter();
+
+    /// <summary>Releases it after fork(), in parent and child.</summary>
+    internal static void UnlockAfterFork() => s_lock->Exit();
 }

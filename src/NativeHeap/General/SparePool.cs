@@ -92,4 +92,10 @@ internal static unsafe class SparePool
         s_dirtyPages -= Chunk.UsablePages - c->CleanPages;
         if (c->HugeZeroed != 0) s_cleanCount--;
     }
+
+    /// <summary>Takes the lock before fork() (Heap.LockAllForFork).</summary>
+    internal static void LockForFork() => s_lock->Enter();
+
+    /// <summary>Releases it after fork(), in parent and child.</summary>
+    internal static void UnlockAfterFork() => s_lock->Exit();
 }

@@ -255,6 +255,74 @@ public sealed class PreloadTests
         PreloadHarness.AssertSameWithPreload("sqlite3", [":memory:"], minMallocs: 100, stdin: sql.ToString());
     }
 
+    /// <summary>
+    /// fork() while four threads allocate and free without pause: every child allocates and frees
+    /// (small and large blocks) and exits 0. The library's pthread_atfork handlers take every heap lock
+    /// around fork, so no child inherits a lock held by a thread it does not have.
+    /// </summary>
+    private const string ForkSource = """
+        /* Threads allocate and free without pause while the main thread forks; each child allocates and frees
+           (touching bins, arenas and the spare pool) and exits. Prints "forks ok" when every child exited 0. */
+        #include <pthread.h>
+        #include <signal.h>
+        #include <stdatomic.h>
+        #include <stdint.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <sys/wait.h>
+        #include <unistd.h>
+
+        static atomic_int stop;
+
+        static void *churn(void *arg)
+        {
+            unsigned seed = (unsigned)(uintptr_t)arg;
+            void *slots[256] = {0};
+            while (!atomic_load(&stop)) {
+                unsigned i = (seed = seed * 1103515245u + 12345u) >> 24;
+                free(slots[i]);
+                size_t n = (seed >> 8) % 5 == 0 ? 20000 + (seed >> 12) % 300000 : 8 + (seed >> 12) % 2000;
+                slots[i] = malloc(n);
+                if (slots[i]) memset(slots[i], 1, 8);
+            }
+            for (int i = 0; i < 256; i++) free(slots[i]);
+            return NULL;
+        }
+
+        int main(int argc, char **argv)
+        {
+            int forks = argc > 1 ? atoi(argv[1]) : 200;
+            pthread_t t[4];
+            for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, churn, (void *)(uintptr_t)(i + 1));
+            int bad = 0;
+            for (int f = 0; f < forks; f++) {
+                pid_t pid = fork();
+                if (pid == 0) {
+                    alarm(10);   /* a deadlocked child dies by SIGALRM instead of hanging the test */
+                    for (int k = 0; k < 2000; k++) {
+                        void *p = malloc(8 + (k * 37) % 3000);
+                        void *q = malloc(20000 + k * 13);
+                        free(p);
+                        free(q);
+                    }
+                    _exit(0);
+                }
+                int status = 0;
+                waitpid(pid, &status, 0);
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) bad++;
+            }
+            atomic_store(&stop, 1);
+            for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+            if (bad) printf("%d of %d children failed\n", bad, forks);
+            else printf("forks ok\n");
+            return bad != 0;
+        }
+        """;
+
+    [ProgramFact("gcc")]
+    public void ForkWhileThreadsAllocate() => CompileAndCompare("gcc", ["-O2", "-pthread"], "fork.c", ForkSource, minMallocs: 10_000);
+
     private const string CppSource = """
         #include <cstdio>
         #include <map>
