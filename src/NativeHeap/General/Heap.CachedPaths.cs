@@ -4,8 +4,8 @@
 // the cached paths touch nothing but the thread's cache and the chunk header.
 //
 // Terms and invariants: a "cached hit" is the work of the fast path of Malloc or Free in Heap.cs —
-// Malloc is TryMallocCached followed by its slow path, and Free pushes through the same PushLocal —
-// pop a block of the size's class from the thread's cache, or push a block of the thread's own arena
+// Malloc is TryMallocCached followed by its slow path, and Free pushes through the same
+// ThreadCache.TryPush — pop a block of the size's class from the thread's cache, or push a block of the thread's own arena
 // onto a non-full cache bin; counters are updated the same way. A miss changes nothing, and the
 // caller then calls Malloc/Free, which repeats the test and takes its slow path.
 using System.Runtime.CompilerServices;
@@ -25,14 +25,7 @@ public static unsafe partial class Heap
     internal static void* TryMallocCached(nuint size)
     {
         ThreadCache* tc = t_cache;
-        if (tc == null || size > SizeClasses.LookupMax) return null;
-        CacheBin* cb = ThreadCache.BinsOf(tc) + SizeClasses.s_lookup[(size + 7) >> 3];
-        void** cur = cb->Cur;
-        if (cur == cb->Empty) return null;
-        cb->Cur = cur + 1;
-        cb->Requests++;
-        tc->Allocated += cb->ItemSize;
-        return *cur;
+        return tc == null || size > SizeClasses.LookupMax ? null : ThreadCache.TryPop(tc, SizeClasses.s_lookup[(size + 7) >> 3]);
     }
 
     /// <summary>
@@ -47,19 +40,6 @@ public static unsafe partial class Heap
         if (c == null) return false;
         uint bin = c->PageBin[Chunk.PageIndexOf(ptr)];
         ThreadCache* tc = t_cache;
-        return bin != 0 && tc != null && c->Arena == tc->Arena && PushLocal(tc, bin, ptr);
-    }
-
-    /// <summary>Pushes a block of the thread's own arena onto its cache bin <c>bin - 1</c>; false when the bin is full.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool PushLocal(ThreadCache* tc, uint bin, void* ptr)
-    {
-        CacheBin* cb = ThreadCache.BinsOf(tc) + (bin - 1);
-        void** cur = cb->Cur;
-        if (cur == cb->Full) return false;
-        cb->Cur = cur - 1;
-        cur[-1] = ptr;
-        tc->Deallocated += cb->ItemSize;
-        return true;
+        return bin != 0 && tc != null && c->Arena == tc->Arena && ThreadCache.TryPush(tc, (int)bin - 1, ptr);
     }
 }

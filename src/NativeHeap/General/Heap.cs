@@ -46,9 +46,12 @@ public static unsafe partial class Heap
     /// <summary>Frees a block from any NativeHeap call (free). Null is a no-op.</summary>
     /// <exception cref="HeapMisuseException">The pointer is not owned by NativeHeap (or, in checked mode, not a live block).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Free(void* ptr)
+    public static void Free(void* ptr) => FreeIn((Chunk*)PageMap.Lookup(ptr), ptr);
+
+    /// <summary>Free with the page-map lookup already done (<paramref name="c"/> = PageMap.Lookup(ptr)): for callers that looked first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void FreeIn(Chunk* c, void* ptr)
     {
-        Chunk* c = (Chunk*)PageMap.Lookup(ptr);
         if (c != null)
         {
             uint bin = c->PageBin[Chunk.PageIndexOf(ptr)];
@@ -60,7 +63,7 @@ public static unsafe partial class Heap
                     FreeRemote(tc, (int)bin - 1, ptr);
                     return;
                 }
-                if (PushLocal(tc, bin, ptr)) return;
+                if (ThreadCache.TryPush(tc, (int)bin - 1, ptr)) return;
             }
         }
         FreeSlow(ptr, -1, 0);

@@ -26,13 +26,8 @@ public sealed unsafe partial class MemoryKind
         int cls = SizeClasses.SizeToIndex(usize);
         if (tc != null && cls < tc->NBins && ThreadCache.CapOf(tc, cls) != 0)
         {
-            CacheBin* cb = ThreadCache.BinsOf(tc) + cls;
-            if (cb->Cur != cb->Empty)
-            {
-                cb->Requests++;
-                return *cb->Cur++;
-            }
-            return ThreadCache.AllocMiss(tc, tc->Arena, cls);
+            void* p = ThreadCache.TryPop(tc, cls);
+            return p != null ? p : ThreadCache.AllocMiss(tc, tc->Arena, cls);
         }
         return Heap.AllocCore(size, 1, zero: false, ArenaIndexFor(tc), cacheId: -2);
     }

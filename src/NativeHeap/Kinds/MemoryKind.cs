@@ -64,14 +64,8 @@ public sealed unsafe partial class MemoryKind
             ThreadCache* tc = caches[_slot];
             if (tc != null)
             {
-                CacheBin* cb = ThreadCache.BinsOf(tc) + SizeClasses.s_lookup[(size + 7) >> 3];
-                void** cur = cb->Cur;
-                if (cur != cb->Empty)
-                {
-                    cb->Cur = cur + 1;
-                    cb->Requests++;
-                    return *cur;
-                }
+                void* p = ThreadCache.TryPop(tc, SizeClasses.s_lookup[(size + 7) >> 3]);
+                if (p != null) return p;
             }
         }
         return MallocSlow(size);
@@ -94,7 +88,7 @@ public sealed unsafe partial class MemoryKind
             int slot = sid < (uint)slots.Length ? slots[sid] : 0;
             if (slot == 0)
             {
-                Heap.Free(ptr);
+                Heap.FreeIn(c, ptr);      // the default kind: the heap's own free, without a second lookup
                 return;
             }
             ThreadCache** caches = KindThreadCaches.t_caches;
@@ -105,16 +99,10 @@ public sealed unsafe partial class MemoryKind
                 if (d->Kind == PageKind.SlabInterior) d = c->Pages + d->Head;
                 uint cls = d->Bin;
                 if (tc != null && cls < (uint)tc->NBins
-                    && (d->Kind == PageKind.Slab || (d->Kind == PageKind.Large && ((nuint)ptr & (SizeClasses.PageSize - 1)) == 0)))
+                    && (d->Kind == PageKind.Slab || (d->Kind == PageKind.Large && ((nuint)ptr & (SizeClasses.PageSize - 1)) == 0))
+                    && ThreadCache.TryPush(tc, (int)cls, ptr))
                 {
-                    CacheBin* cb = ThreadCache.BinsOf(tc) + cls;
-                    void** cur = cb->Cur;
-                    if (cur != cb->Full)
-                    {
-                        cb->Cur = cur - 1;
-                        cur[-1] = ptr;
-                        return;
-                    }
+                    return;
                 }
             }
         }
