@@ -21,6 +21,7 @@ public sealed class CAbiTests
     [InlineData("test_hbw", "hbw")]
     [InlineData("test_memkind_arena", "memkind_arena")]
     [InlineData("test_malloc_conf", "malloc_conf")]
+    [InlineData("test_mmalloc_debug", "mmalloc_debug")]
     public void CTestProgramPasses(string program, string name)
     {
         NativeBuild.EnsureBuilt();
@@ -66,6 +67,7 @@ public sealed class CAbiTests
             "memkind_arena_detect_kind", "memkind_arena_finalize", "memkind_arena_init", "memkind_arena_free",
             "memkind_arena_free_with_kind_detect", "memkind_arena_malloc_usable_size", "memkind_arena_update_memory_usage_policy",
             "malloc_conf", "malloc_message",
+            "mmcheck", "mmcheckf", "mmtrace", "mmstats", "mmalloc_findbase", "mmalloc_attach_flags",
             "MEMKIND_HIGHEST_CAPACITY", "MEMKIND_HIGHEST_CAPACITY_PREFERRED", "MEMKIND_HIGHEST_CAPACITY_LOCAL",
             "MEMKIND_HIGHEST_CAPACITY_LOCAL_PREFERRED", "MEMKIND_LOWEST_LATENCY_LOCAL", "MEMKIND_LOWEST_LATENCY_LOCAL_PREFERRED",
             "MEMKIND_HIGHEST_BANDWIDTH_LOCAL", "MEMKIND_HIGHEST_BANDWIDTH_LOCAL_PREFERRED", "MEMKIND_GBTLB", "MEMKIND_HBW_GBTLB",
