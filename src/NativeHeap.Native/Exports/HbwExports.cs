@@ -22,7 +22,7 @@ internal static unsafe class HbwExports
 
     private static void* Kind()
     {
-        Volatile.Write(ref s_policyFixed, 1);
+        if (Volatile.Read(ref s_policyFixed) == 0) Volatile.Write(ref s_policyFixed, 1);   // no store per call once fixed
         return MemkindHandles.nh_memkind_predefined(Volatile.Read(ref s_policy) switch
         {
             HBW_POLICY_BIND => MemkindHandles.Hbw,

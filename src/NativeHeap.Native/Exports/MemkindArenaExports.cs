@@ -360,8 +360,7 @@ internal sealed unsafe class OpsMemorySource(MemkindHandle* kind) : IMemorySourc
             return null;
         }
         lock (_lock) _mappings[(nint)p] = ((nint)raw, total);
-        zeroed = true;   // fresh mappings (memkind's mmap ops map anonymous or new file memory)
-        return p;
+        return p;   // not known to be zeroed: the operation may map a reused file range
     }
 
     public bool TryRelease(void* address, nuint size)

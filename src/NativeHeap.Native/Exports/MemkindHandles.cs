@@ -6,7 +6,8 @@
 // for the i-th name of s_names. Handles of kinds created at run time are allocated here (native
 // memory, code = MemoryKind.Id; kinds made by memkind_create start with code 0 until
 // memkind_arena_create_map gives them arenas) and freed when the kind is destroyed.
-// Invariants: s_byId[id] is the live handle of kind id or 0; a predefined code maps to one fixed
+// Invariants: s_byId[id] is the live handle of kind id (for a predefined kind, its C handle) or 0;
+// it is written under s_lock and read without it; a predefined code maps to one fixed
 // MemoryKind, created on first use, or to "unavailable" with memkind's check_available code.
 using System.Runtime.InteropServices;
 using NativeHeap.Kinds;
@@ -229,15 +230,25 @@ internal static unsafe partial class MemkindHandles
     internal static void* HandleOf(MemoryKind kind)
     {
         if (kind == MemoryKind.Default) return nh_memkind_predefined(Default);
+        int id = kind.Id;
+        nint known = Volatile.Read(ref s_byId[id]);   // no lock on the common path (detect, free with a NULL kind)
+        if (known != 0) return (void*)known;
         lock (s_lock)
         {
-            int id = kind.Id;
             if (s_byId[id] != 0) return (void*)s_byId[id];
             for (int i = 0; i < Predefined; i++)
-                if (s_predefined[i] == kind) return nh_memkind_predefined(i);
+            {
+                if (s_predefined[i] == kind)
+                {
+                    // Cached like the others; KindOf never accepts a predefined handle through s_byId (its code is negative).
+                    MemkindHandle* p = nh_memkind_predefined(i);
+                    Volatile.Write(ref s_byId[id], (nint)p);
+                    return p;
+                }
+            }
             MemkindHandle* h = NewHandle(kind.Name);
             h->Code = id;
-            s_byId[id] = (nint)h;
+            Volatile.Write(ref s_byId[id], (nint)h);
             return h;
         }
     }
@@ -265,7 +276,7 @@ internal static unsafe partial class MemkindHandles
         lock (s_lock)
         {
             handle->Code = kind.Id;
-            s_byId[kind.Id] = (nint)handle;
+            Volatile.Write(ref s_byId[kind.Id], (nint)handle);
         }
     }
 
@@ -275,7 +286,7 @@ internal static unsafe partial class MemkindHandles
         var h = (MemkindHandle*)handle;
         lock (s_lock)
         {
-            if (h->Code > 0 && (uint)h->Code < (uint)s_byId.Length && s_byId[h->Code] == (nint)h) s_byId[h->Code] = 0;
+            if (h->Code > 0 && (uint)h->Code < (uint)s_byId.Length && s_byId[h->Code] == (nint)h) Volatile.Write(ref s_byId[h->Code], 0);
             h->Code = 0;
         }
     }
