@@ -7,8 +7,9 @@
  *  - The standard calls are not exported unprefixed (that would replace glibc's malloc for the whole
  *    process). They are nh_malloc, nh_free, ... (nativeheap.h, included below). A program that frees
  *    mallocx memory with free() must define NATIVEHEAP_REPLACE_STD before including this header.
- *  - The variables malloc_conf and malloc_message are not provided; use the NATIVEHEAP_CONF
- *    environment variable for options (README.md, "Options").
+ *  - malloc_conf (defined by the program) is read when the library starts and NATIVEHEAP_CONF is
+ *    applied on top of it (jemalloc's order: malloc_conf, then MALLOC_CONF); malloc_message works as
+ *    in jemalloc. The option keys are NativeHeap's (README.md, "Options").
  *  - None of the *allocx calls sets errno; a size of 0 is served as 1 byte; a pointer NativeHeap
  *    does not own, given to dallocx/sdallocx/rallocx/xallocx, aborts with a message on stderr.
  * docs/c-abi.md has the full contract.
@@ -80,6 +81,11 @@ int mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, 
 
 /* Statistics through a write callback (NULL: stderr); opts as jemalloc ("J" JSON, "g", "m", "a", "b", "l", ...). */
 void malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts);
+
+/* Options a program may define for itself ("key:value,..."), read when the library starts. */
+extern const char *malloc_conf;
+/* Where the library's messages (warnings, malloc_stats_print without a callback) go; NULL: stderr. */
+extern void (*malloc_message)(void *cbopaque, const char *s);
 
 /* jemalloc 5's extent hooks (arena.<i>.extent_hooks), for sources that declare them. */
 typedef struct extent_hooks_s extent_hooks_t;

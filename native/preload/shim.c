@@ -56,7 +56,7 @@ extern void __libc_free(void *);
 extern void *__libc_memalign(size_t, size_t);
 
 /* The C# side (src/NativeHeap.Preload/PreloadExports.cs). */
-extern void **nhp_start(void);
+extern void **nhp_start(const char *conf);
 extern void nhp_fork_prepare(void);
 extern void nhp_fork_release(void);
 extern size_t nhp_page_map_entries(void);
@@ -70,6 +70,17 @@ extern void *nhp_aligned_alloc(size_t, size_t);
 extern size_t nhp_usable_size(void *);
 extern int nhp_stats_print(void);
 extern void nhp_exit(int);
+extern void *nhp_mallocx(size_t, int);
+extern void *nhp_rallocx(void *, size_t, int);
+extern size_t nhp_xallocx(void *, size_t, size_t, int);
+extern size_t nhp_sallocx(const void *, int);
+extern void nhp_dallocx(void *, int);
+extern void nhp_sdallocx(void *, size_t, int);
+extern size_t nhp_nallocx(size_t, int);
+extern int nhp_mallctl(const char *, void *, size_t *, void *, size_t);
+extern int nhp_mallctlnametomib(const char *, size_t *, size_t *);
+extern int nhp_mallctlbymib(const size_t *, size_t, void *, size_t *, void *, size_t);
+extern void nhp_malloc_stats_print(void (*)(void *, const char *), void *, const char *);
 
 static void **g_map;                 /* NativeHeap's page map: granule -> owner, null when not ours */
 static size_t g_map_entries;
@@ -295,6 +306,173 @@ EXPORT size_t malloc_usable_size(void *p)
     return n;
 }
 
+/* ---- jemalloc's extended API and variables ------------------------------------------------------ */
+/* The same calls libnativeheap.so exports (docs/c-abi.md), so a program written for jemalloc and run
+ * with this library preloaded (or linked against it) can call them. They go through the same routing
+ * as malloc: NativeHeap when C# can be entered; otherwise glibc serves allocations (alignment and
+ * MALLOCX_ZERO honoured), frees of our blocks are deferred, sizes of glibc blocks come from glibc, and
+ * the mallctl family answers EAGAIN. None of them sets errno (jemalloc's rule). */
+
+/* The program's options string, read once when the library starts; NATIVEHEAP_CONF overrides it key by
+ * key. The program's definition is seen when it is in its dynamic symbol table (linked against this
+ * library or a jemalloc, or built with -rdynamic), as with a preloaded jemalloc. */
+EXPORT __attribute__((weak)) const char *malloc_conf = NULL;
+/* Receives malloc_stats_print's output when no write callback is given; NULL: stderr. */
+EXPORT void (*malloc_message)(void *cbopaque, const char *s) = NULL;
+
+enum { NH_LG_ALIGN_MASK = 0x3f, NH_ZERO = 0x40 };
+
+static void *glibc_mallocx(size_t size, int flags)
+{
+    size_t lg = (size_t)flags & NH_LG_ALIGN_MASK;
+    void *p = lg ? __libc_memalign((size_t)1 << lg, size ? size : 1) : __libc_malloc(size ? size : 1);
+    if (p != NULL && (flags & NH_ZERO)) memset(p, 0, size);
+    return p;
+}
+
+EXPORT void *mallocx(size_t size, int flags)
+{
+    int saved = errno;
+    if (!can_enter())
+    {
+        void *g = glibc_mallocx(size, flags);
+        errno = saved;
+        return g;
+    }
+    int e = enter();
+    void *p = nhp_mallocx(size, flags);
+    leave(e);
+    return p;
+}
+
+EXPORT void *rallocx(void *p, size_t size, int flags)
+{
+    int saved = errno;
+    if (!ours(p))
+    {
+        /* a glibc block: resize it there (glibc keeps alignment only up to its own) */
+        void *q = (flags & NH_LG_ALIGN_MASK) == 0 ? __libc_realloc(p, size ? size : 1) : NULL;
+        if (q == NULL && (flags & NH_LG_ALIGN_MASK) != 0)
+        {
+            q = glibc_mallocx(size, flags & ~NH_ZERO);
+            if (q != NULL)
+            {
+                size_t old = g_libc_usable(p);
+                memcpy(q, p, old < size ? old : size);
+                __libc_free(p);
+            }
+        }
+        errno = saved;
+        return q;
+    }
+    if (!can_enter()) die("rallocx of a NativeHeap block on a thread that cannot enter the runtime");
+    int e = enter();
+    void *q = nhp_rallocx(p, size, flags);
+    leave(e);
+    return q;
+}
+
+EXPORT size_t xallocx(void *p, size_t size, size_t extra, int flags)
+{
+    if (!ours(p)) return g_libc_usable(p);
+    if (!can_enter()) die("xallocx of a NativeHeap block on a thread that cannot enter the runtime");
+    int e = enter();
+    size_t n = nhp_xallocx(p, size, extra, flags);
+    leave(e);
+    return n;
+}
+
+EXPORT size_t sallocx(const void *p, int flags)
+{
+    if (!ours(p)) return g_libc_usable((void *)p);
+    if (!can_enter()) die("sallocx of a NativeHeap block on a thread that cannot enter the runtime");
+    int e = enter();
+    size_t n = nhp_sallocx(p, flags);
+    leave(e);
+    return n;
+}
+
+EXPORT void dallocx(void *p, int flags)
+{
+    if (p == NULL) return;
+    if (!ours(p))
+    {
+        __libc_free(p);
+        return;
+    }
+    if (!can_enter())
+    {
+        defer_free(p);
+        return;
+    }
+    int e = enter();
+    nhp_dallocx(p, flags);
+    leave(e);
+}
+
+EXPORT void sdallocx(void *p, size_t size, int flags)
+{
+    if (p == NULL) return;
+    if (!ours(p))
+    {
+        __libc_free(p);
+        return;
+    }
+    if (!can_enter())
+    {
+        defer_free(p);
+        return;
+    }
+    int e = enter();
+    nhp_sdallocx(p, size, flags);
+    leave(e);
+}
+
+EXPORT size_t nallocx(size_t size, int flags)
+{
+    if (!can_enter()) return 0;
+    int e = enter();
+    size_t n = nhp_nallocx(size, flags);
+    leave(e);
+    return n;
+}
+
+EXPORT int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+{
+    if (!can_enter()) return EAGAIN;
+    int e = enter();
+    int rc = nhp_mallctl(name, oldp, oldlenp, newp, newlen);
+    leave(e);
+    return rc;
+}
+
+EXPORT int mallctlnametomib(const char *name, size_t *mibp, size_t *miblenp)
+{
+    if (!can_enter()) return EAGAIN;
+    int e = enter();
+    int rc = nhp_mallctlnametomib(name, mibp, miblenp);
+    leave(e);
+    return rc;
+}
+
+EXPORT int mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+{
+    if (!can_enter()) return EAGAIN;
+    int e = enter();
+    int rc = nhp_mallctlbymib(mib, miblen, oldp, oldlenp, newp, newlen);
+    leave(e);
+    return rc;
+}
+
+EXPORT void malloc_stats_print(void (*write_cb)(void *, const char *), void *cbopaque, const char *opts)
+{
+    if (!can_enter()) return;
+    if (write_cb == NULL && malloc_message != NULL) write_cb = malloc_message;
+    int e = enter();
+    nhp_malloc_stats_print(write_cb, cbopaque, opts);
+    leave(e);
+}
+
 /* ---- threads the runtime creates -------------------------------------------------------------- */
 
 extern int __real_pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
@@ -367,7 +545,7 @@ __attribute__((constructor)) static void shim_start(void)
     /* Created before the runtime creates its own keys: destructors run in key order. */
     if (pthread_key_create(&g_exit_key, on_thread_exit) != 0) die("pthread_key_create failed");
     t_state = INSIDE;
-    void **map = nhp_start();
+    void **map = nhp_start(malloc_conf);
     g_map_entries = nhp_page_map_entries();
     g_map_shift = nhp_page_map_shift();
     g_map = map;

@@ -21,12 +21,27 @@ internal static unsafe class PreloadExports
     private static int s_exitDone;
 
     /// <summary>
-    /// Starts the heap (reads NATIVEHEAP_CONF) and returns the page map's table, which the shim reads
-    /// to decide who owns a pointer. Called once, from the shim's library constructor.
+    /// Starts the heap (the program's malloc_conf <paramref name="conf"/> first when it defines one,
+    /// then NATIVEHEAP_CONF on top, jemalloc's order) and returns the page map's table, which the shim
+    /// reads to decide who owns a pointer. Called once, from the shim's library constructor.
     /// </summary>
     [UnmanagedCallersOnly(EntryPoint = "nhp_start")]
-    private static void** Start()
+    private static void** Start(byte* conf)
     {
+        string? text = conf == null ? null : Marshal.PtrToStringUTF8((nint)conf);
+        if (!string.IsNullOrEmpty(text))
+        {
+            var options = new HeapOptions();
+            options.Apply(text, message => Console.Error.WriteLine(message.Replace("<nativeheap>: ", "<nativeheap>: malloc_conf: ")));
+            try
+            {
+                Heap.Configure(options);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"<nativeheap>: malloc_conf \"{text}\" ignored: {e.Message}");
+            }
+        }
         _ = Heap.Options;                     // initialises the heap and applies NATIVEHEAP_CONF
         Heap.Free(Heap.Malloc(1));            // creates this thread's cache while we are in control
         return PageMap.s_map;

@@ -93,30 +93,7 @@ internal static unsafe class MallctlExports
         try
         {
             string o = opts == null ? "" : new string(Marshal.PtrToStringUTF8((nint)opts)!.Where(c => "Jcgmabl".Contains(c)).ToArray());
-            string text = HeapControl.FormatStats(o);
-            if (writeCb == null)
-            {
-                Console.Error.Write(text);
-                Console.Error.Flush();
-            }
-            else
-            {
-                // Whole lines, at most ~4 KiB per call (jemalloc's emitter buffers the same way).
-                int start = 0;
-                while (start < text.Length)
-                {
-                    int end = Math.Min(text.Length, start + 4000);
-                    if (end < text.Length)
-                    {
-                        int nl = text.LastIndexOf('\n', end - 1, end - start);
-                        if (nl >= start) end = nl + 1;
-                    }
-                    byte[] bytes = new byte[Encoding.UTF8.GetByteCount(text.AsSpan(start, end - start)) + 1];
-                    Encoding.UTF8.GetBytes(text.AsSpan(start, end - start), bytes);
-                    fixed (byte* buf = bytes) writeCb(cbopaque, buf);   // the array's last byte is the NUL
-                    start = end;
-                }
-            }
+            StatsOutput.Write(HeapControl.FormatStats(o), writeCb, cbopaque);   // NULL write_cb: malloc_message, else stderr
         }
         catch (Exception e)
         {

@@ -1,30 +1,37 @@
 // MemkindExports: memkind's heap-management calls under memkind's names, on NativeHeap.Kinds.
-// Handles are mapped by MemkindHandles (predefined kinds are data symbols from native/nh_kinds.c).
+// Handles are mapped by MemkindHandles (predefined kinds are data symbols from native/nh_kinds.c);
+// kinds made by memkind_create (MemkindArenaExports) dispatch to their struct memkind_ops.
 //
-// Semantics (memkind 1.14's man page): memkind_malloc/calloc/realloc return NULL on failure with
-// errno ENOMEM — also for a kind this machine cannot serve (memkind_check_available tells which);
-// memkind_realloc(kind, NULL, n) allocates, memkind_realloc(kind, p, 0) frees and returns NULL; a NULL
-// kind in memkind_free/memkind_realloc/memkind_malloc_usable_size means "find the kind from the
-// pointer" (O(1) here: the page map). memkind_posix_memalign returns 0, EINVAL or ENOMEM and leaves
-// errno alone. Status-returning calls return memkind's codes (MEMKIND_SUCCESS, MEMKIND_ERROR_*).
-// A pointer NativeHeap does not own, given to memkind_free/realloc, aborts with a message (CBoundary).
+// Semantics (memkind(3), 1.14, checked against libmemkind.so.0 1.14 on this machine):
+//  - memkind_malloc(k, 0), memkind_calloc(k, 0, n) / (k, n, 0) return NULL and leave errno alone;
+//    memkind_posix_memalign(k, &p, a, 0) returns 0 with *p = NULL (a valid alignment) — 0 bytes are
+//    never a block.
+//  - Failures return NULL with errno ENOMEM — also for a kind this machine cannot serve
+//    (memkind_check_available tells which).
+//  - memkind_realloc(k, NULL, n) allocates (n = 0: NULL); (k, p, 0) frees and returns NULL;
+//    (NULL, NULL, n) returns NULL with errno EINVAL; a NULL kind otherwise means "the pointer's kind".
+//  - memkind_posix_memalign returns 0, EINVAL or ENOMEM and never changes errno.
+//  - A NULL kind in memkind_free/memkind_malloc_usable_size means "find the kind from the pointer"
+//    (O(1) here: the page map). A pointer NativeHeap does not own aborts with a message (CBoundary).
 using System.Runtime.InteropServices;
 using NativeHeap.Kinds;
 
 namespace NativeHeap.Native.Exports;
 
-/// <summary>C exports with memkind's names.</summary>
+/// <summary>C exports with memkind's names: heap management.</summary>
 internal static unsafe class MemkindExports
 {
-    private const int MEMKIND_SUCCESS = 0, MEMKIND_ERROR_UNAVAILABLE = -1, MEMKIND_ERROR_INVALID = -13,
-        MEMKIND_ERROR_OPERATION_FAILED = -21, MEMKIND_PMEM_MIN_SIZE = 16 << 20;
-
     /// <summary>void *memkind_malloc(memkind_t kind, size_t size)</summary>
     [UnmanagedCallersOnly(EntryPoint = "memkind_malloc")]
-    internal static void* Malloc(void* handle, nuint size)
+    internal static void* Malloc(void* handle, nuint size) => MallocCore(handle, size);
+
+    internal static void* MallocCore(void* handle, nuint size)
     {
+        if (size == 0) return null;
         int* errno = CBoundary.Errno();
         int saved = *errno;
+        MemkindOps* ops = MemkindHandles.OpsOf(handle);
+        if (ops != null) return ops->Malloc((MemkindHandle*)handle, size);
         void* p = null;
         try
         {
@@ -40,8 +47,13 @@ internal static unsafe class MemkindExports
 
     /// <summary>void *memkind_calloc(memkind_t kind, size_t num, size_t size)</summary>
     [UnmanagedCallersOnly(EntryPoint = "memkind_calloc")]
-    internal static void* Calloc(void* handle, nuint num, nuint size)
+    internal static void* Calloc(void* handle, nuint num, nuint size) => CallocCore(handle, num, size);
+
+    internal static void* CallocCore(void* handle, nuint num, nuint size)
     {
+        if (num == 0 || size == 0) return null;
+        MemkindOps* ops = MemkindHandles.OpsOf(handle);
+        if (ops != null) return ops->Calloc((MemkindHandle*)handle, num, size);
         int* errno = CBoundary.Errno();
         int saved = *errno;
         void* p = null;
@@ -59,16 +71,31 @@ internal static unsafe class MemkindExports
 
     /// <summary>void *memkind_realloc(memkind_t kind, void *ptr, size_t size)</summary>
     [UnmanagedCallersOnly(EntryPoint = "memkind_realloc")]
-    internal static void* Realloc(void* handle, void* ptr, nuint size)
+    internal static void* Realloc(void* handle, void* ptr, nuint size) => ReallocCore(handle, ptr, size);
+
+    internal static void* ReallocCore(void* handle, void* ptr, nuint size)
     {
         int* errno = CBoundary.Errno();
+        if (handle == null)
+        {
+            if (ptr == null)
+            {
+                *errno = CBoundary.EINVAL;
+                return null;
+            }
+            MemoryKind? owner = MemoryKind.DetectKind(ptr);
+            if (owner != null) handle = MemkindHandles.HandleOf(owner);
+        }
+        MemkindOps* ops = MemkindHandles.OpsOf(handle);
+        if (ops != null) return ops->Realloc((MemkindHandle*)handle, ptr, size);
+        if (ptr == null && size == 0) return null;
         int saved = *errno;
         void* p = null;
         try
         {
             if (handle == null)
             {
-                p = MemoryKind.ReallocAny(ptr, size);
+                p = MemoryKind.ReallocAny(ptr, size);   // not NativeHeap's pointer: ReallocAny reports it
             }
             else
             {
@@ -84,13 +111,26 @@ internal static unsafe class MemkindExports
         return p;
     }
 
-    /// <summary>void memkind_free(memkind_t kind, void *ptr): the kind is found from the pointer either way.</summary>
+    /// <summary>void memkind_free(memkind_t kind, void *ptr): the block's kind is found from the pointer (its ops' free for memkind_create kinds).</summary>
     [UnmanagedCallersOnly(EntryPoint = "memkind_free")]
-    internal static void Free(void* handle, void* ptr)
+    internal static void Free(void* handle, void* ptr) => FreeCore(handle, ptr);
+
+    internal static void FreeCore(void* handle, void* ptr)
     {
         if (ptr == null) return;
         int* errno = CBoundary.Errno();
         int saved = *errno;
+        if (handle == null)
+        {
+            MemoryKind? owner = MemoryKind.DetectKind(ptr);
+            if (owner != null && !owner.Equals(MemoryKind.Default)) handle = MemkindHandles.HandleOf(owner);
+        }
+        MemkindOps* ops = MemkindHandles.OpsOf(handle);
+        if (ops != null && ops->Free != null)
+        {
+            ops->Free((MemkindHandle*)handle, ptr);
+            return;
+        }
         try
         {
             MemoryKind.Free(ptr);
@@ -104,9 +144,18 @@ internal static unsafe class MemkindExports
 
     /// <summary>int memkind_posix_memalign(memkind_t kind, void **memptr, size_t alignment, size_t size): 0, EINVAL or ENOMEM; errno unchanged.</summary>
     [UnmanagedCallersOnly(EntryPoint = "memkind_posix_memalign")]
-    internal static int PosixMemalign(void* handle, void** memptr, nuint alignment, nuint size)
+    internal static int PosixMemalign(void* handle, void** memptr, nuint alignment, nuint size) => PosixMemalignCore(handle, memptr, alignment, size);
+
+    internal static int PosixMemalignCore(void* handle, void** memptr, nuint alignment, nuint size)
     {
-        if (memptr == null) return CBoundary.EINVAL;
+        if (memptr == null || alignment < (nuint)sizeof(void*) || (alignment & (alignment - 1)) != 0) return CBoundary.EINVAL;
+        if (size == 0)
+        {
+            *memptr = null;
+            return 0;
+        }
+        MemkindOps* ops = MemkindHandles.OpsOf(handle);
+        if (ops != null && ops->PosixMemalign != null) return ops->PosixMemalign((MemkindHandle*)handle, memptr, alignment, size);
         int* errno = CBoundary.Errno();
         int saved = *errno;
         int rc;
@@ -115,7 +164,7 @@ internal static unsafe class MemkindExports
             MemoryKind? kind = MemkindHandles.KindOf(handle, out _);
             if (kind == null)
             {
-                rc = alignment < (nuint)sizeof(void*) || (alignment & (alignment - 1)) != 0 ? CBoundary.EINVAL : CBoundary.ENOMEM;
+                rc = CBoundary.ENOMEM;
             }
             else
             {
@@ -134,92 +183,31 @@ internal static unsafe class MemkindExports
 
     /// <summary>size_t memkind_malloc_usable_size(memkind_t kind, void *ptr): 0 for NULL or a pointer NativeHeap does not own.</summary>
     [UnmanagedCallersOnly(EntryPoint = "memkind_malloc_usable_size")]
-    internal static nuint UsableSize(void* handle, void* ptr) => MemoryKind.UsableSize(ptr);
+    internal static nuint UsableSize(void* handle, void* ptr)
+    {
+        MemkindOps* ops = MemkindHandles.OpsOf(handle);
+        if (ops != null && ops->MallocUsableSize != null) return ops->MallocUsableSize((MemkindHandle*)handle, ptr);
+        return MemoryKind.UsableSize(ptr);
+    }
 
-    /// <summary>memkind_t memkind_detect_kind(void *ptr): the kind of a block, NULL for a pointer NativeHeap does not own.</summary>
+    /// <summary>
+    /// void *memkind_defrag_reallocate(memkind_t kind, void *ptr): NULL — the block is never judged
+    /// worth moving (NativeHeap's bins already refill from their lowest slab, packing live blocks
+    /// low); NULL for a NULL pointer, as memkind. The block stays valid.
+    /// </summary>
+    [UnmanagedCallersOnly(EntryPoint = "memkind_defrag_reallocate")]
+    internal static void* DefragReallocate(void* handle, void* ptr)
+    {
+        MemkindOps* ops = MemkindHandles.OpsOf(handle);
+        if (ops != null && ops->DefragReallocate != null && ptr != null) return ops->DefragReallocate((MemkindHandle*)handle, ptr);
+        return null;
+    }
+
+    /// <summary>memkind_t memkind_detect_kind(void *ptr): the kind of a block, NULL for NULL or a pointer NativeHeap does not own.</summary>
     [UnmanagedCallersOnly(EntryPoint = "memkind_detect_kind")]
     internal static void* DetectKind(void* ptr)
     {
         MemoryKind? kind = MemoryKind.DetectKind(ptr);
         return kind == null ? null : MemkindHandles.HandleOf(kind);
-    }
-
-    /// <summary>int memkind_check_available(memkind_t kind): MEMKIND_SUCCESS or MEMKIND_ERROR_UNAVAILABLE.</summary>
-    [UnmanagedCallersOnly(EntryPoint = "memkind_check_available")]
-    internal static int CheckAvailable(void* handle)
-    {
-        try
-        {
-            MemoryKind? kind = MemkindHandles.KindOf(handle, out _);
-            return kind != null && kind.CheckAvailable(out _) ? MEMKIND_SUCCESS : MEMKIND_ERROR_UNAVAILABLE;
-        }
-        catch (Exception)
-        {
-            return MEMKIND_ERROR_UNAVAILABLE;
-        }
-    }
-
-    /// <summary>
-    /// int memkind_create_pmem(const char *dir, size_t max_size, memkind_t *kind): a file-backed kind in
-    /// dir (a temporary file, unlinked at once). max_size 0 means as large as the file system allows
-    /// (NativeHeap caps it at 1 TiB of address space); otherwise it must be at least
-    /// MEMKIND_PMEM_MIN_SIZE (16 MiB). MEMKIND_ERROR_INVALID for bad arguments or an unusable directory.
-    /// </summary>
-    [UnmanagedCallersOnly(EntryPoint = "memkind_create_pmem")]
-    internal static int CreatePmem(byte* dir, nuint maxSize, void** kindOut)
-    {
-        if (dir == null || kindOut == null || (maxSize != 0 && maxSize < MEMKIND_PMEM_MIN_SIZE)) return MEMKIND_ERROR_INVALID;
-        int* errno = CBoundary.Errno();
-        int saved = *errno;
-        int rc;
-        try
-        {
-            string path = Marshal.PtrToStringUTF8((nint)dir)!;
-            long max = maxSize == 0 || (ulong)maxSize > 1UL << 40 ? 1L << 40 : (long)maxSize;
-            if (MemoryKind.TryCreatePmem(path, max, out MemoryKind? kind, out _))
-            {
-                *kindOut = MemkindHandles.HandleOf(kind!);
-                rc = MEMKIND_SUCCESS;
-            }
-            else
-            {
-                rc = MEMKIND_ERROR_INVALID;
-            }
-        }
-        catch (Exception)
-        {
-            rc = MEMKIND_ERROR_INVALID;
-        }
-        *errno = saved;
-        return rc;
-    }
-
-    /// <summary>int memkind_destroy_kind(memkind_t kind): frees the kind and all its memory; predefined kinds cannot be destroyed.</summary>
-    [UnmanagedCallersOnly(EntryPoint = "memkind_destroy_kind")]
-    internal static int DestroyKind(void* handle)
-    {
-        if (handle == null || *(int*)handle < 0) return MEMKIND_ERROR_OPERATION_FAILED;
-        int* errno = CBoundary.Errno();
-        int saved = *errno;
-        int rc;
-        try
-        {
-            MemoryKind? kind = MemkindHandles.KindOf(handle, out _);
-            if (kind != null && kind.TryDestroy(out _))
-            {
-                MemkindHandles.Release(handle);
-                rc = MEMKIND_SUCCESS;
-            }
-            else
-            {
-                rc = MEMKIND_ERROR_OPERATION_FAILED;
-            }
-        }
-        catch (Exception)
-        {
-            rc = MEMKIND_ERROR_OPERATION_FAILED;
-        }
-        *errno = saved;
-        return rc;
     }
 }

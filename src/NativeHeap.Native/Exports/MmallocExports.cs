@@ -32,13 +32,16 @@ internal static unsafe class MmallocExports
 
     /// <summary>void *mmalloc_attach(int fd, void *baseaddr)</summary>
     [UnmanagedCallersOnly(EntryPoint = "mmalloc_attach")]
-    internal static void* Attach(int fd, void* baseaddr)
+    internal static void* Attach(int fd, void* baseaddr) => AttachCore(fd, baseaddr, allowRelocation: false);
+
+    /// <summary>mmalloc_attach, and mmalloc_attach_flags with MMALLOC_ALLOW_RELOCATION (MmallocDebugExports).</summary>
+    internal static void* AttachCore(int fd, void* baseaddr, bool allowRelocation)
     {
         int* errno = CBoundary.Errno();
         int saved = *errno;
         try
         {
-            var options = new MappedHeapOptions { BaseAddress = (nint)baseaddr };
+            var options = new MappedHeapOptions { BaseAddress = (nint)baseaddr, AllowRelocation = allowRelocation };
             bool ok = fd >= 0
                 ? MappedHeap.TryAttach(fd, options, out MappedHeap? heap, out MappedHeapFailure failure)
                 : MappedHeap.TryAttachAnonymous(options, out heap, out failure);
@@ -72,6 +75,7 @@ internal static unsafe class MmallocExports
             if (heap.TryDetach() || heap.LastError == MappedHeapError.Detached)
             {
                 MappedHeapTable.Remove(heap);
+                MmallocDebugExports.OnDetach(md);
                 return null;
             }
             return md; // unmapped, but closing the file failed: kept so mmalloc_errno(md) can tell why
@@ -137,6 +141,12 @@ internal static unsafe class MmallocExports
             {
                 MappedHeap? heap = MappedHeapTable.Find(md);
                 p = heap?.Reallocate(ptr, size);
+                if (heap != null && p == null && ptr != null && heap.LastError is MappedHeapError.InvalidPointer or MappedHeapError.DoubleFree)
+                    MmallocDebugExports.OnBadPointer(md, heap, ptr, "mrealloc");
+                if (MmallocDebugExports.Tracing && (p != null || (ptr != null && size == 0)))
+                    MmallocDebugExports.Trace(ptr == null ? $"@ 0x{(nuint)md:x} + 0x{(nuint)p:x} 0x{size:x}"
+                        : p == null ? $"@ 0x{(nuint)md:x} - 0x{(nuint)ptr:x}"
+                        : $"@ 0x{(nuint)md:x} < 0x{(nuint)ptr:x}\n@ 0x{(nuint)md:x} > 0x{(nuint)p:x} 0x{size:x}");
             }
         }
         catch (Exception e)
@@ -158,7 +168,17 @@ internal static unsafe class MmallocExports
         try
         {
             if (md == null) Heap.Free(ptr);
-            else MappedHeapTable.Find(md)?.TryFree(ptr);
+            else if (MappedHeapTable.Find(md) is MappedHeap heap)
+            {
+                if (heap.TryFree(ptr))
+                {
+                    if (MmallocDebugExports.Tracing && ptr != null) MmallocDebugExports.Trace($"@ 0x{(nuint)md:x} - 0x{(nuint)ptr:x}");
+                }
+                else if (heap.LastError is MappedHeapError.InvalidPointer or MappedHeapError.DoubleFree)
+                {
+                    MmallocDebugExports.OnBadPointer(md, heap, ptr, "mfree");
+                }
+            }
         }
         catch (Exception e)
         {
@@ -228,6 +248,7 @@ internal static unsafe class MmallocExports
             {
                 MappedHeap? heap = MappedHeapTable.Find(md);
                 p = heap == null ? null : pageAligned ? heap.AllocatePageAligned(size) : heap.Allocate(size);
+                if (p != null && MmallocDebugExports.Tracing) MmallocDebugExports.Trace($"@ 0x{(nuint)md:x} + 0x{(nuint)p:x} 0x{size:x}");
             }
         }
         catch (Exception e)

@@ -8,6 +8,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using NativeHeap.Control;
+using NativeHeap.General;
 
 namespace NativeHeap;
 
@@ -441,7 +442,7 @@ public static unsafe class HeapControl
     {
         try
         {
-            Console.Error.Write(FormatStats(Heap.Options.StatsPrintOptions));
+            HeapMessages.Write(FormatStats(Heap.Options.StatsPrintOptions));
         }
         catch (Exception e)
         {

@@ -5,6 +5,7 @@
 // them and are otherwise ignored; contradictory settings are refused with an exception.
 using System.Globalization;
 using NativeHeap.Control;
+using NativeHeap.General;
 
 namespace NativeHeap;
 
@@ -91,11 +92,11 @@ public sealed class HeapOptions
 
     /// <summary>
     /// Applies a <c>key:value,key:value</c> string. Unknown keys and malformed values are reported to
-    /// <paramref name="warn"/> (stderr when null) and skipped.
+    /// <paramref name="warn"/> (stderr when null — the C library's malloc_message hook when set) and skipped.
     /// </summary>
     public void Apply(string? conf, Action<string>? warn = null)
     {
-        warn ??= message => Console.Error.WriteLine(message);
+        warn ??= message => HeapMessages.Write(message + "\n");
         if (string.IsNullOrWhiteSpace(conf)) return;
         foreach (string raw in conf.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

@@ -27,6 +27,9 @@ internal sealed unsafe class AnonymousKindSource : OsMemorySource, IKindSourceDi
     /// <summary>True when ranges are advised for transparent huge pages.</summary>
     internal bool Transparent => _thp;
 
+    /// <summary>The NUMA nodes the ranges are placed on (empty: the default policy).</summary>
+    internal int[] Nodes => _nodes;
+
     public override void* Allocate(void* at, nuint size, nuint alignment, out bool zeroed)
     {
         zeroed = true;

@@ -22,7 +22,7 @@ namespace NativeHeap.Kinds;
 
 internal static unsafe class KindThreadCaches
 {
-    internal const int MaxSlots = 256;
+    internal const int MaxSlots = 512;   // memkind's MEMKIND_MAX_KIND
     internal const int CacheIdBase = 0x4000_0000;
     private const int HeaderBytes = 64;
 

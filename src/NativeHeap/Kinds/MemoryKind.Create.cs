@@ -246,7 +246,11 @@ public sealed unsafe partial class MemoryKind
         ArgumentNullException.ThrowIfNull(directory);
         (options ??= new KindOptions()).Validate();
         kind = null;
-        if (!PmemKindSource.TryCreate(directory, maxSize, out PmemKindSource? source, out error)) return false;
+        if (!PmemKindSource.TryCreate(directory, maxSize, out PmemKindSource? source, out error))
+        {
+            t_lastCreateFailure = CreateFailure.Other;
+            return false;
+        }
         lock (s_createLock)
         {
             if (TryCreateCore($"pmem:{directory}", source!, options, null, lazyPurge: false, predefined: false, out kind, out error)) return true;
@@ -255,15 +259,46 @@ public sealed unsafe partial class MemoryKind
         return false;
     }
 
+    /// <summary>
+    /// Creates a kind served from a memory area the caller owns (memkind_create_fixed): a static
+    /// array, an mmap of the caller's, memory bound with mbind. NativeHeap hands out the 4 MiB-aligned
+    /// granules inside [<paramref name="address"/>, +<paramref name="size"/>) (chunks, and huge blocks
+    /// rounded to granules) and never maps, purges or unmaps the area; when it is used up allocations
+    /// return null. The area must stay valid until the kind is destroyed; the caller frees it after.
+    /// </summary>
+    /// <returns>False with <paramref name="error"/> when the area holds no aligned 4 MiB granule, or no kind slot or arena is left.</returns>
+    public static bool TryCreateFixed(void* address, nuint size, KindOptions? options, out MemoryKind? kind, out string error)
+    {
+        (options ??= new KindOptions { ArenaPolicy = KindArenaPolicy.Single }).Validate();
+        kind = null;
+        if (!FixedKindSource.TryCreate(address, size, out FixedKindSource? source, out error))
+        {
+            t_lastCreateFailure = CreateFailure.Other;
+            return false;
+        }
+        lock (s_createLock) return TryCreateCore($"fixed:0x{(nuint)address:x}", source!, options, null, lazyPurge: false, predefined: false, out kind, out error);
+    }
+
+    /// <summary>Why the calling thread's last failed creation failed (memkind's error codes distinguish these).</summary>
+    internal enum CreateFailure { None, NoSlot, NoArenas, Other }
+
+    /// <summary>The reason of the calling thread's last <c>TryCreate*</c> failure (None after a success).</summary>
+    [ThreadStatic] internal static CreateFailure t_lastCreateFailure;
+
+    /// <summary>Most kinds that can exist at once, <see cref="Default"/> included (memkind's MEMKIND_MAX_KIND).</summary>
+    public const int MaxKinds = KindThreadCaches.MaxSlots;
+
     private static bool TryCreateCore(string name, IMemorySource inner, KindOptions options, string? unavailable, bool lazyPurge, bool predefined,
         out MemoryKind? kind, out string error)
     {
         Debug.Assert(s_createLock.IsHeldByCurrentThread);
         Heap.EnsureInitialized();
         kind = null;
+        t_lastCreateFailure = CreateFailure.None;
         int slot = Array.IndexOf(s_slots, null, 1);
         if (slot < 0)
         {
+            t_lastCreateFailure = CreateFailure.NoSlot;
             error = $"all {KindThreadCaches.MaxSlots - 1} memory kind slots are in use (destroy kinds that are no longer needed)";
             return false;
         }
@@ -279,6 +314,7 @@ public sealed unsafe partial class MemoryKind
         catch (Exception e) when (e is InvalidOperationException or OutOfMemoryException)
         {
             for (int i = 0; i < made; i++) Heap.DestroyArena(arenas[i]);
+            t_lastCreateFailure = CreateFailure.NoArenas;
             error = $"cannot create the {count} arenas of kind '{name}': {e.Message}";
             return false;
         }

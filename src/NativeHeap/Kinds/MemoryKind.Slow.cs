@@ -65,6 +65,9 @@ public sealed unsafe partial class MemoryKind
         return (int)(((ulong)h * (uint)_arenas.Length) >> 32);
     }
 
+    /// <summary>The general-heap index of the arena the calling thread uses for this kind (-1 for <see cref="Default"/>).</summary>
+    internal int ThreadArenaIndex => _arenas.Length == 0 ? -1 : _arenas[ThreadArenaSlot()];
+
     /// <summary>The arena this thread is bound to (for its cache of this kind).</summary>
     internal Arena* ArenaForThread() => Heap.ArenaForIndex(_arenas[ThreadArenaSlot()]);
 

@@ -8,7 +8,11 @@
 //    address - Base + BaseOffset. The file is sparse: only written pages take blocks.
 //  - granule: 4 MiB; every range handed out is whole granules (chunks, and huge blocks' mappings).
 //  - used bytes: the sum of the ranges handed out and not released. A request that would take it
-//    above the maximum fails: the allocation returns null (out of memory), nothing crashes.
+//    above the limit fails: the allocation returns null (out of memory), nothing crashes. The limit
+//    is the maximum rounded up to whole granules, so a block of the maximum's size (whose mapping
+//    needs one header page more) fits a kind of that maximum plus a page, as with memkind.
+//  - in-place growth: Allocate(at, ...) succeeds when the granules at `at` are free (a huge block
+//    grows into them, TryMerge agrees), so a block shrunk and grown back needs no second copy.
 // Released, purged and decommitted ranges are punched out of the file (fallocate PUNCH_HOLE |
 // KEEP_SIZE): their blocks go back to the file system and the mapping reads zeroes again.
 // Invariants (under _lock): a granule's bit is set exactly while it is part of a handed-out range;
@@ -45,6 +49,9 @@ internal sealed unsafe class PmemKindSource : IMemorySource, IKindSourceDiagnost
     internal byte* Base { get; }
     internal long BaseOffset { get; }
     internal long MaxSize { get; }
+
+    /// <summary>The limit on <see cref="UsedBytes"/>: <see cref="MaxSize"/> rounded up to whole granules.</summary>
+    internal long Limit => (MaxSize + (long)Granule - 1) / (long)Granule * (long)Granule;
     internal string Directory { get; }
 
     /// <summary>The file's descriptor (tests read its allocated blocks); -1 after Dispose.</summary>
@@ -96,15 +103,26 @@ internal sealed unsafe class PmemKindSource : IMemorySource, IKindSourceDiagnost
     public void* Allocate(void* at, nuint size, nuint alignment, out bool zeroed)
     {
         zeroed = true;
-        if (at != null || _fd < 0) return null;   // no in-place growth: ranges are placed by the granule map
+        if (_fd < 0) return null;
         int n = (int)((size + Granule - 1) / Granule);
         int step = (int)Math.Max(1, alignment / Granule);
         lock (_lock)
         {
-            if (_usedBytes + (long)n * (long)Granule > MaxSize)
+            if (_usedBytes + (long)n * (long)Granule > Limit)
             {
                 _lastError = $"pmem kind in {Directory}: maximum size {MaxSize} bytes reached ({_usedBytes} in use, {(long)n * (long)Granule} more asked)";
                 return null;
+            }
+            if (at != null)
+            {
+                // In-place growth of a huge block: exactly these granules, or nothing.
+                long off = (byte*)at - Base;
+                if (off < 0 || off % (long)Granule != 0) return null;
+                int at0 = (int)(off / (long)Granule);
+                if (at0 + n > _granules) return null;
+                for (int i = 0; i < n; i++)
+                    if (IsSet(_inUse, at0 + i)) return null;
+                return Take(at0, n, ref zeroed);
             }
             nuint align = (nuint)step * Granule;
             int start = (int)(((align - ((nuint)Base & (align - 1))) & (align - 1)) / Granule);
@@ -117,18 +135,24 @@ internal sealed unsafe class PmemKindSource : IMemorySource, IKindSourceDiagnost
                     first += (k / step) * step;   // skip past the busy granule (loop adds step)
                     continue;
                 }
-                for (int i = 0; i < n; i++)
-                {
-                    if (IsSet(_stale, first + i)) zeroed = false;
-                    Set(_inUse, first + i, true);
-                    Set(_stale, first + i, false);
-                }
-                _usedBytes += (long)n * (long)Granule;
-                return Base + (nuint)first * Granule;
+                return Take(first, n, ref zeroed);
             }
             _lastError = $"pmem kind in {Directory}: no free {(long)n * (long)Granule}-byte range left in the mapping";
             return null;
         }
+    }
+
+    /// <summary>Marks granules [first, first+n) handed out (lock held) and returns their address.</summary>
+    private void* Take(int first, int n, ref bool zeroed)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            if (IsSet(_stale, first + i)) zeroed = false;
+            Set(_inUse, first + i, true);
+            Set(_stale, first + i, false);
+        }
+        _usedBytes += (long)n * (long)Granule;
+        return Base + (nuint)first * Granule;
     }
 
     public bool TryRelease(void* address, nuint size)
@@ -162,7 +186,8 @@ internal sealed unsafe class PmemKindSource : IMemorySource, IKindSourceDiagnost
     // Ranges are granule sets: any granule boundary may become a range boundary.
     public bool TrySplit(void* address, nuint size, nuint firstSize) => firstSize % Granule == 0;
 
-    public bool TryMerge(void* first, nuint firstSize, void* second, nuint secondSize) => false;
+    // Adjacent granule ranges (a huge block and the granules it grew into) may become one.
+    public bool TryMerge(void* first, nuint firstSize, void* second, nuint secondSize) => (byte*)first + firstSize == second;
 
     private bool Punch(void* address, nuint size)
     {

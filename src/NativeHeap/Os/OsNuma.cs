@@ -115,6 +115,14 @@ internal static unsafe class OsNuma
     /// Nodes without the attribute are left out; an unreadable tree gives an empty list.
     /// </summary>
     internal static List<(int Node, long MBps)> ReadBandwidths(string sysfsNodes)
+        => ReadNodeValues(sysfsNodes, Path.Combine("access0", "initiators", "read_bandwidth"));
+
+    /// <summary>
+    /// One number per node from &lt;sysfsNodes&gt;/node&lt;N&gt;/&lt;relative&gt; (a memory attribute such as
+    /// access0/initiators/read_latency, in ns). Nodes without the file are left out; an unreadable
+    /// tree gives an empty list.
+    /// </summary>
+    internal static List<(int Node, long Value)> ReadNodeValues(string sysfsNodes, string relative)
     {
         var result = new List<(int, long)>();
         try
@@ -123,14 +131,53 @@ internal static unsafe class OsNuma
             foreach (string dir in Directory.EnumerateDirectories(sysfsNodes, "node*"))
             {
                 if (!int.TryParse(Path.GetFileName(dir).AsSpan(4), out int node)) continue;
-                string bw = Path.Combine(dir, "access0", "initiators", "read_bandwidth");
-                if (File.Exists(bw) && long.TryParse(File.ReadAllText(bw).Trim(), out long mbps)) result.Add((node, mbps));
+                string f = Path.Combine(dir, relative);
+                if (File.Exists(f) && long.TryParse(File.ReadAllText(f).Trim(), out long v)) result.Add((node, v));
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
         return result;
+    }
+
+    /// <summary>
+    /// Each memory node's capacity in bytes ("Node N MemTotal: K kB" in
+    /// /sys/devices/system/node/node&lt;N&gt;/meminfo); without sysfs, node 0 with /proc/meminfo's MemTotal.
+    /// </summary>
+    internal static List<(int Node, long Bytes)> NodeCapacities()
+    {
+        var result = new List<(int, long)>();
+        foreach (int node in MemoryNodes())
+        {
+            long kb = ReadMemTotalKb($"/sys/devices/system/node/node{node}/meminfo");
+            if (kb > 0) result.Add((node, kb * 1024));
+        }
+        if (result.Count == 0)
+        {
+            long kb = ReadMemTotalKb("/proc/meminfo");
+            if (kb > 0) result.Add((0, kb * 1024));
+        }
+        return result;
+    }
+
+    private static long ReadMemTotalKb(string file)
+    {
+        try
+        {
+            if (!File.Exists(file)) return 0;
+            foreach (string line in File.ReadLines(file))
+            {
+                int i = line.IndexOf("MemTotal:", StringComparison.Ordinal);
+                if (i < 0) continue;
+                string[] parts = line[(i + 9)..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                return parts.Length > 0 && long.TryParse(parts[0], out long kb) ? kb : 0;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        return 0;
     }
 
     /// <summary>Parses a kernel node list ("0", "0-3", "0,2,4-5"); false for anything else.</summary>

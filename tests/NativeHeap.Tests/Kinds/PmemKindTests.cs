@@ -137,4 +137,48 @@ public sealed unsafe class PmemKindTests : IDisposable
         Assert.False(MemoryKind.TryCreatePmem(_dir, 4096, out _, out error));
         Assert.Contains("at least", error);
     }
+    [Fact]
+    public void ABlockOfTheMaximumsSizeFitsAKindOfThatMaximumPlusAPage()
+    {
+        // memkind: a 16 MiB block fits a kind of 16 MiB + 4 KiB (its mapping needs one header page more).
+        MemoryKind kind = NewPmem((16 << 20) + 4096);
+        try
+        {
+            byte* p = (byte*)kind.Malloc(16 << 20);
+            Assert.True(p != null, kind.LastError);
+            NativeMemory.Fill(p, 16 << 20, 1);
+            Assert.True(kind.Malloc(4 << 20) == null);   // the rest of the limit is used
+            MemoryKind.Free(p);
+        }
+        finally
+        {
+            kind.TryDestroy(out _);
+        }
+    }
+
+    [Fact]
+    public void AShrunkHugeBlockGrowsBackInPlace()
+    {
+        MemoryKind kind = NewPmem(16 << 20, new KindOptions { ArenaPolicy = KindArenaPolicy.Single });
+        try
+        {
+            byte* p = (byte*)kind.Malloc(10 << 20);
+            Assert.True(p != null, kind.LastError);
+            p[0] = 42;
+            var source = (PmemKindSource)kind.Source!.Inner;
+            byte* q = (byte*)kind.Realloc(p, 6 << 20);
+            Assert.True(q == p);                               // shrunk in place, a granule given back
+            long shrunk = source.UsedBytes;
+            byte* r = (byte*)kind.Realloc(q, 10 << 20);
+            Assert.True(r == p, kind.LastError);               // grown back into the granule after it
+            Assert.Equal(42, r[0]);
+            Assert.Equal(shrunk + (4 << 20), source.UsedBytes);
+            NativeMemory.Fill(r, 10 << 20, 3);
+            MemoryKind.Free(r);
+        }
+        finally
+        {
+            kind.TryDestroy(out _);
+        }
+    }
 }

@@ -17,6 +17,11 @@ public sealed class CAbiTests
     [InlineData("test_dlopen", "dlopen")]
     [InlineData("test_mallctl", "mallctl")]
     [InlineData("test_memkind", "memkind")]
+    [InlineData("test_memkind_rules", "memkind_rules")]
+    [InlineData("test_hbw", "hbw")]
+    [InlineData("test_memkind_arena", "memkind_arena")]
+    [InlineData("test_malloc_conf", "malloc_conf")]
+    [InlineData("test_mmalloc_debug", "mmalloc_debug")]
     public void CTestProgramPasses(string program, string name)
     {
         NativeBuild.EnsureBuilt();
@@ -49,7 +54,24 @@ public sealed class CAbiTests
             "mallctl", "mallctlnametomib", "mallctlbymib", "malloc_stats_print",
             "memkind_malloc", "memkind_calloc", "memkind_realloc", "memkind_free", "memkind_posix_memalign",
             "memkind_malloc_usable_size", "memkind_detect_kind", "memkind_create_pmem", "memkind_destroy_kind",
-            "memkind_check_available",
+            "memkind_check_available", "memkind_error_message", "memkind_get_version", "memkind_create_kind", "memkind_create_fixed",
+            "memkind_create_pmem_with_config", "memkind_config_new", "memkind_config_delete", "memkind_config_set_path",
+            "memkind_config_set_size", "memkind_config_set_memory_usage_policy", "memkind_get_capacity", "memkind_check_dax_path",
+            "memkind_set_bg_threads", "memkind_update_memory_usage_policy", "memkind_update_cached_stats", "memkind_get_stat",
+            "memkind_stats_print", "memkind_defrag_reallocate",
+            "hbw_malloc", "hbw_calloc", "hbw_realloc", "hbw_free", "hbw_posix_memalign", "hbw_posix_memalign_psize",
+            "hbw_check_available", "hbw_set_policy", "hbw_get_policy", "hbw_verify_memory_region", "hbw_malloc_usable_size",
+            "memkind_create", "memkind_arena_create", "memkind_arena_create_map", "memkind_arena_destroy", "memkind_arena_malloc",
+            "memkind_arena_calloc", "memkind_arena_pmem_calloc", "memkind_arena_posix_memalign", "memkind_arena_realloc",
+            "memkind_arena_realloc_with_kind_detect", "memkind_thread_get_arena", "memkind_bijective_get_arena", "get_kind_by_arena",
+            "memkind_arena_detect_kind", "memkind_arena_finalize", "memkind_arena_init", "memkind_arena_free",
+            "memkind_arena_free_with_kind_detect", "memkind_arena_malloc_usable_size", "memkind_arena_update_memory_usage_policy",
+            "malloc_conf", "malloc_message",
+            "mmcheck", "mmcheckf", "mmtrace", "mmstats", "mmalloc_findbase", "mmalloc_attach_flags",
+            "MEMKIND_HIGHEST_CAPACITY", "MEMKIND_HIGHEST_CAPACITY_PREFERRED", "MEMKIND_HIGHEST_CAPACITY_LOCAL",
+            "MEMKIND_HIGHEST_CAPACITY_LOCAL_PREFERRED", "MEMKIND_LOWEST_LATENCY_LOCAL", "MEMKIND_LOWEST_LATENCY_LOCAL_PREFERRED",
+            "MEMKIND_HIGHEST_BANDWIDTH_LOCAL", "MEMKIND_HIGHEST_BANDWIDTH_LOCAL_PREFERRED", "MEMKIND_GBTLB", "MEMKIND_HBW_GBTLB",
+            "MEMKIND_HBW_PREFERRED_GBTLB",
             "MEMKIND_REGULAR", "MEMKIND_DEFAULT", "MEMKIND_HUGETLB", "MEMKIND_HBW", "MEMKIND_HBW_ALL", "MEMKIND_HBW_PREFERRED",
             "MEMKIND_HBW_HUGETLB", "MEMKIND_HBW_ALL_HUGETLB", "MEMKIND_HBW_PREFERRED_HUGETLB", "MEMKIND_HBW_INTERLEAVE",
             "MEMKIND_INTERLEAVE", "MEMKIND_DAX_KMEM", "MEMKIND_DAX_KMEM_ALL", "MEMKIND_DAX_KMEM_PREFERRED", "MEMKIND_DAX_KMEM_INTERLEAVE",
@@ -59,6 +81,8 @@ public sealed class CAbiTests
         // The standard names stay glibc's: only the drop-in library may export them.
         Assert.DoesNotContain("malloc", exported);
         Assert.DoesNotContain("free", exported);
-        Assert.DoesNotContain("nh_memkind_predefined", exported);   // internal to the library (C# finds the predefined handles)
+        Assert.DoesNotContain("nh_memkind_predefined", exported);
+        Assert.DoesNotContain("nh_memkind_is_bijective", exported);
+        Assert.DoesNotContain("nh_malloc_conf_value", exported);   // internal to the library (C# finds the predefined handles)
     }
 }

@@ -361,6 +361,76 @@ public sealed class PreloadTests
     [ProgramFact("g++")]
     public void CppNewDeleteThreadsMatch() => CompileAndCompare("g++", ["-O2", "-pthread"], "prog.cpp", CppSource, minMallocs: 5_000);
 
+    // jemalloc's extended API from the drop-in library: a program written for jemalloc finds mallocx &
+    // co. in the preloaded library (dlsym, as it would resolve them from a preloaded jemalloc), its
+    // malloc_conf (exported with -rdynamic) is applied before NATIVEHEAP_CONF, free() takes mallocx
+    // blocks, and malloc_stats_print reaches malloc_message when no callback is given.
+    private const string JemallocApiSource = """
+        #define _GNU_SOURCE
+        #include <dlfcn.h>
+        #include <stdint.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #define CHECK(c) do { if (!(c)) { fprintf(stderr, "FAIL %s:%d %s\n", __FILE__, __LINE__, #c); exit(1); } } while (0)
+        const char *malloc_conf = "narenas:3";
+        static size_t g_bytes;
+        static void count(void *o, const char *s) { (void)o; g_bytes += strlen(s); }
+        int main(void) {
+            void *(*mallocx)(size_t, int) = dlsym(RTLD_DEFAULT, "mallocx");
+            void *(*rallocx)(void *, size_t, int) = dlsym(RTLD_DEFAULT, "rallocx");
+            size_t (*xallocx)(void *, size_t, size_t, int) = dlsym(RTLD_DEFAULT, "xallocx");
+            size_t (*sallocx)(const void *, int) = dlsym(RTLD_DEFAULT, "sallocx");
+            void (*dallocx)(void *, int) = dlsym(RTLD_DEFAULT, "dallocx");
+            void (*sdallocx)(void *, size_t, int) = dlsym(RTLD_DEFAULT, "sdallocx");
+            size_t (*nallocx)(size_t, int) = dlsym(RTLD_DEFAULT, "nallocx");
+            int (*mallctl)(const char *, void *, size_t *, void *, size_t) = dlsym(RTLD_DEFAULT, "mallctl");
+            int (*nametomib)(const char *, size_t *, size_t *) = dlsym(RTLD_DEFAULT, "mallctlnametomib");
+            int (*bymib)(const size_t *, size_t, void *, size_t *, void *, size_t) = dlsym(RTLD_DEFAULT, "mallctlbymib");
+            void (*stats)(void (*)(void *, const char *), void *, const char *) = dlsym(RTLD_DEFAULT, "malloc_stats_print");
+            void (**message)(void *, const char *) = dlsym(RTLD_DEFAULT, "malloc_message");
+            CHECK(mallocx && rallocx && xallocx && sallocx && dallocx && sdallocx && nallocx && mallctl && nametomib && bymib && stats && message);
+            unsigned char *p = mallocx(100, 0x40 | 6);                       /* MALLOCX_ZERO | MALLOCX_LG_ALIGN(6) */
+            CHECK(p && ((uintptr_t)p & 63) == 0 && p[99] == 0 && sallocx(p, 0) >= 100);
+            memset(p, 7, 100);
+            p = rallocx(p, 100000, 0);
+            CHECK(p && p[99] == 7 && sallocx(p, 0) >= 100000 && xallocx(p, 100000, 0, 0) >= 100000);
+            CHECK(nallocx(100, 0) == sallocx(mallocx(100, 0), 0));
+            dallocx(p, 0);
+            void *q = mallocx(5000, 0); sdallocx(q, 5000, 0);
+            free(mallocx(64, 0));                                           /* one heap: free() takes it */
+            unsigned narenas = 0; size_t len = sizeof narenas;
+            CHECK(mallctl("opt.narenas", &narenas, &len, NULL, 0) == 0 && narenas == 3);
+            size_t mib[4], miblen = 4; unsigned n2 = 0; len = sizeof n2;
+            CHECK(nametomib("opt.narenas", mib, &miblen) == 0 && bymib(mib, miblen, &n2, &len, NULL, 0) == 0 && n2 == 3);
+            CHECK(mallctl("no.such.name", NULL, NULL, NULL, 0) == 2);
+            stats(count, NULL, "J"); CHECK(g_bytes > 100);
+            size_t before = g_bytes; *message = count; stats(NULL, NULL, "J"); *message = NULL; CHECK(g_bytes > 2 * before - 10);
+            puts("jemalloc api ok");
+            return 0;
+        }
+        """;
+
+    [ProgramFact("gcc")]
+    public void JemallocApiIsExportedByTheDropIn()
+    {
+        string dir = Directory.CreateTempSubdirectory("nh-preload-je-").FullName;
+        try
+        {
+            string src = Path.Combine(dir, "je.c"), exe = Path.Combine(dir, "je");
+            File.WriteAllText(src, JemallocApiSource);
+            RunResult cc = PreloadHarness.Run("gcc", ["-O1", "-rdynamic", "-o", exe, src, "-ldl"], preload: false, locale: null, TimeSpan.FromMinutes(3));
+            Assert.True(cc.ExitCode == 0, "gcc failed:\n" + cc);
+            RunResult r = PreloadHarness.Run(exe, [], preload: true, locale: null, TimeSpan.FromMinutes(2));
+            Assert.True(r.ExitCode == 0 && r.Stdout.Contains("jemalloc api ok"), r.ToString());
+            Assert.True(r.StatsPrinted, "no NativeHeap statistics: the preload was not in effect\n" + r);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>Compiles a program without the preload, then runs it with and without and compares.</summary>
     private static void CompileAndCompare(string compiler, string[] flags, string fileName, string source, int minMallocs)
     {
