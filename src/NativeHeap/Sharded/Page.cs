@@ -1,16 +1,18 @@
 // Page: a slab of blocks of one size class, with its three free lists (docs/core-v2.md).
 //
 // Terms:
-//  - Free: blocks malloc pops (owner only). LocalFree: blocks the owner frees (owner only).
+//  - Free: blocks malloc pops and the owner's frees push (owner only, LIFO). There is no separate
+//    local-free list (docs/core-v2.md, "Choices": mimalloc keeps one as a heartbeat for deferred
+//    work core v2 does not have; without it a malloc/free pair of any size cycles one block).
 //    ThreadFree: blocks other threads free, pushed with one CAS; bit 0 is the full flag.
-//  - Used: blocks out of Free/LocalFree (blocks in ThreadFree still count). Capacity: blocks carved
+//  - Used: blocks out of Free (blocks in ThreadFree still count). Capacity: blocks carved
 //    so far (lazily, ExtendBytes at a time). Reserved: blocks the page can hold.
 //  - SlowAt: the value of Used after a local free that sends the free to the slow path: -1 for the
 //    head of its class queue, 0 for other queued pages, Reserved - 1 for a full page, int.MinValue
 //    for a full page whose flag a remote freer took (waiting for the news).
 // Layout: line 0 (bytes 0..63) is what the owner touches and remote freers only read (Heap);
 // line 1 holds ThreadFree and NewsNext, which other threads write.
-// Invariants: |Free| + |LocalFree| + Used == Capacity <= Reserved; Used == 0 implies ThreadFree is
+// Invariants: |Free| + Used == Capacity <= Reserved; Used == 0 implies ThreadFree is
 // empty; a pool page has Heap == the pool sentinel and Class == FreeClass.
 using System.Runtime.CompilerServices;
 
@@ -28,7 +30,6 @@ internal unsafe struct Page
     [FieldOffset(0)] public void* Free;
     [FieldOffset(8)] public int Used;
     [FieldOffset(12)] public int SlowAt;
-    [FieldOffset(16)] public void* LocalFree;
     [FieldOffset(24)] public ThreadHeap* Heap;
     [FieldOffset(32)] public int Capacity;
     [FieldOffset(36)] public int Reserved;
@@ -60,14 +61,12 @@ internal unsafe struct Page
     }
 
     /// <summary>
-    /// Owner: moves LocalFree and the thread-free list onto an empty Free list. The page must not be
-    /// flagged full (its flag is only set while it sits in the full list).
+    /// Owner: moves the thread-free list onto an empty Free list. The page must not be flagged full
+    /// (its flag is only set while it sits in the full list).
     /// </summary>
     internal static void Collect(Page* page)
     {
         Debug.Assert(page->Free == null && page->InFull == 0);
-        page->Free = page->LocalFree;
-        page->LocalFree = null;
         if (Volatile.Read(ref page->ThreadFree) != 0) CollectThreadFree(page);
     }
 
@@ -103,7 +102,6 @@ internal unsafe struct Page
         page->Capacity = 0;
         page->Used = 0;
         page->Free = null;
-        page->LocalFree = null;
         page->Class = (byte)cls;
         page->InFull = 0;
         page->SlowAt = 0;

@@ -128,7 +128,7 @@ internal static unsafe partial class ShardedHeap
     private static void Retire(Page* page)
     {
         Debug.Assert(page->Used == 0 && Volatile.Read(ref page->ThreadFree) == 0);
-        page->Free = page->LocalFree = null;
+        page->Free = null;
         page->Capacity = 0;
         page->InFull = 0;
         SegmentPool.Release(page);

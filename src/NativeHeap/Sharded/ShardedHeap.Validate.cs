@@ -117,11 +117,10 @@ internal static unsafe partial class ShardedHeap
         nint tf = Volatile.Read(ref page->ThreadFree);
         if ((tf & Page.FullFlag) != 0 && (!full || tf != Page.FullFlag)) return $"page {(nuint)page:x}: full flag on a page that is not full";
         if (Walk(page->Free, "Free", out int nFree) is string e1) return e1;
-        if (Walk(page->LocalFree, "LocalFree", out int nLocal) is string e2) return e2;
         if (Walk((void*)(tf & ~Page.FullFlag), "ThreadFree", out int nThread) is string e3) return e3;
-        if (nFree + nLocal + page->Used != page->Capacity) return $"page {(nuint)page:x}: {nFree} free + {nLocal} local-free + {page->Used} used != capacity {page->Capacity}";
+        if (nFree + page->Used != page->Capacity) return $"page {(nuint)page:x}: {nFree} free + {page->Used} used != capacity {page->Capacity}";
         if (nThread > page->Used) return $"page {(nuint)page:x}: {nThread} thread-free blocks but {page->Used} used";
-        if (full && nFree != 0) return $"full page {(nuint)page:x} has a free list";
+        if (full && nFree != 0 && page->SlowAt != int.MinValue) return $"full page {(nuint)page:x} has a free list";
         return null;
     }
 }

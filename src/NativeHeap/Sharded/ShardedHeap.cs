@@ -2,13 +2,13 @@
 // NativeHeap.Heap routes here yet; tests and benchmarks call it directly.
 //
 // Fast paths (inlined; no lock, no Interlocked, no managed allocation, no statistics):
-//  - Malloc (sizes up to 32 KiB): t_heap → class from the lookup table → Direct[class] → pop Free,
-//    Used++. An empty Free list (or no heap yet: t_heap null, or the shared empty page) → MallocSlow,
-//    which also serves 32 KiB .. 512 KiB from pages and huge sizes from their own mappings.
+//  - Malloc (sizes up to 512 KiB): t_heap → class from a lookup table (8-byte steps up to 32 KiB,
+//    4 KiB steps up to 512 KiB) → Direct[class] → pop Free, Used++. An empty Free list (or no heap
+//    yet: t_heap null, or the shared empty page) → MallocSlow, which also maps huge blocks.
 //  - Free: mask the pointer to its segment, confirm with one PageMap load that the granule is a
 //    heap's (a foreign pointer is rejected before anything is dereferenced) and with one load of the
 //    segment's tag word that it is core v2's (not a current-core chunk), index the page descriptor;
-//    when the page's heap is the thread's: push on LocalFree, --Used, and one compare with SlowAt
+//    when the page's heap is the thread's: push on Free, --Used, and one compare with SlowAt
 //    (empty page, or first free of a full page) → FreeLocalSlow. Otherwise FreeOther: the remote free
 //    (one CAS on the page's thread-free list), huge blocks, and misuse.
 // Everything else: ShardedHeap.Slow.cs, ShardedHeap.Threads.cs, ShardedHeap.Validate.cs.
@@ -23,6 +23,17 @@ internal static unsafe partial class ShardedHeap
 
     /// <summary>True when the calling thread has a heap (also makes the runtime create this class's thread-static block).</summary>
     internal static bool CurrentThreadHasHeap => t_heap != null;
+
+    /// <summary>(size + 4095) >> 12 → class index for 32 KiB &lt; size ≤ 512 KiB (every class there is a 4 KiB multiple).</summary>
+    private static readonly byte* s_pageLookup = BuildPageLookup();
+
+    private static byte* BuildPageLookup()
+    {
+        int n = (int)(ThreadHeap.MaxPaged >> 12) + 1;
+        byte* t = (byte*)StaticMemory.Alloc((nuint)n);
+        for (int i = 0; i < n; i++) t[i] = (byte)SizeClasses.ComputeIndex((nuint)Math.Max(1, i << 12));
+        return t;
+    }
 
     /// <summary>The shared empty page every unused class points at: its Free is always null.</summary>
     internal static readonly Page* s_emptyPage = (Page*)StaticMemory.Alloc((nuint)sizeof(Page));
@@ -46,9 +57,13 @@ internal static unsafe partial class ShardedHeap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void* MallocIn(ThreadHeap* h, nuint size)
     {
-        if (size <= SizeClasses.LookupMax && h != null)
+        if (h != null)
         {
-            Page* page = (Page*)h->Direct[SizeClasses.s_lookup[(size + 7) >> 3]];
+            nuint cls;
+            if (size <= SizeClasses.LookupMax) cls = SizeClasses.s_lookup[(size + 7) >> 3];
+            else if (size <= ThreadHeap.MaxPaged) cls = s_pageLookup[(size + 4095) >> 12];
+            else return MallocSlow(size);
+            Page* page = (Page*)h->Direct[cls];
             void* b = page->Free;
             if (b != null)
             {
@@ -70,8 +85,8 @@ internal static unsafe partial class ShardedHeap
             Page* page = Segment.PageOf(seg, p, Segment.TagWord(seg));
             if (page->Heap == h)
             {
-                *(void**)p = page->LocalFree;
-                page->LocalFree = p;
+                *(void**)p = page->Free;
+                page->Free = p;
                 if (--page->Used == page->SlowAt) FreeLocalSlow(page);
                 return;
             }
