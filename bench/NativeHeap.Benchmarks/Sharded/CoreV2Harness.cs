@@ -1,6 +1,6 @@
 // CoreV2Harness: core v2 against tcmalloc, mimalloc, jemalloc and the current Heap in one process,
 // allocators interleaved round by round so they share the machine's noise (issue 13's workloads).
-// Run: dotnet run -c Release --project bench/NativeHeap.Benchmarks -- --corev2 [--rounds 11] [--scale 1]
+// Run: dotnet run -c Release --project bench/NativeHeap.Benchmarks -- --corev2 [--rounds 11] [--scale 1] [--only <workload substring>]
 //
 // Workloads (one op = one malloc+free pair, or one block for producer->consumer):
 //   pair N     same thread: p = malloc(N); write one byte; free(p)
@@ -52,9 +52,11 @@ internal static unsafe partial class CoreV2Harness
     {
         int rounds = 11;
         double scale = 1;
+        string? only = null;
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             if (args[i] == "--rounds") rounds = int.Parse(args[i + 1]);
+            else if (args[i] == "--only") only = args[i + 1];
             else if (args[i] == "--scale") scale = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
         }
         var available = new List<string>();
@@ -74,6 +76,7 @@ internal static unsafe partial class CoreV2Harness
         workloads.Add(new Workload("tls: pair 64", Kind.Pair, 64, P(2_000_000), s_tls));
         workloads.Add(new Workload("tls: batch64", Kind.Batch, 64, P(2_000_000), s_tls));
 
+        if (only != null) workloads.RemoveAll(w => !w.Name.Contains(only, StringComparison.Ordinal));
         s_slots = (void**)NativeMemory.AllocZeroed(1000, (nuint)sizeof(void*));
         s_mixSizes = (nuint*)NativeMemory.Alloc(1000, (nuint)sizeof(nuint));
         var rng = new Random(42);

@@ -10,41 +10,45 @@
 //  - SlowAt: the value of Used after a local free that sends the free to the slow path: -1 for the
 //    head of its class queue, 0 for other queued pages, Reserved - 1 for a full page, int.MinValue
 //    for a full page whose flag a remote freer took (waiting for the news).
-// Layout: line 0 (bytes 0..63) is what the owner touches and remote freers only read (Heap);
-// line 1 holds ThreadFree and NewsNext, which other threads write.
+// Layout (256 bytes, three cache lines used): line 0 holds what everyone reads and nobody writes on
+// a fast path (Heap, Start, BlockSize, Class); line 1 what the owner reads and writes on every call
+// (Free, Used, SlowAt, Capacity, list links); line 2 what other threads write (ThreadFree, NewsNext).
+// So a remote freer reading Heap does not pull the owner's hot line away, and its CAS does not either.
 // Invariants: |Free| + Used == Capacity <= Reserved; Used == 0 implies ThreadFree is
 // empty; a pool page has Heap == the pool sentinel and Class == FreeClass.
 using System.Runtime.CompilerServices;
 
 namespace NativeHeap.Sharded;
 
-[StructLayout(LayoutKind.Explicit, Size = 128)]
+[StructLayout(LayoutKind.Explicit, Size = 256)]
 internal unsafe struct Page
 {
-    internal const int LgSize = 7;
+    internal const int LgSize = 8;
     internal const byte FreeClass = 0xFF;
     internal const nint FullFlag = 1;
     internal const int ExtendBytes = 16 * 1024;
 
-    // ---- line 0: the owner's ----
-    [FieldOffset(0)] public void* Free;
-    [FieldOffset(8)] public int Used;
-    [FieldOffset(12)] public int SlowAt;
-    [FieldOffset(24)] public ThreadHeap* Heap;
-    [FieldOffset(32)] public int Capacity;
-    [FieldOffset(36)] public int Reserved;
-    [FieldOffset(40)] public uint BlockSize;
-    [FieldOffset(44)] public byte Class;
-    [FieldOffset(45)] public byte InFull;
-    [FieldOffset(46)] public byte Index;          // page index in its segment
-    [FieldOffset(47)] public SegmentKind Kind;
-    [FieldOffset(48)] public byte* Start;         // first block
-    [FieldOffset(56)] public Page* Next;          // class queue, full list or pool list
+    // ---- line 0: read by everyone, written only when the page changes hands ----
+    [FieldOffset(0)] public ThreadHeap* Heap;
+    [FieldOffset(8)] public byte* Start;          // first block
+    [FieldOffset(16)] public uint BlockSize;
+    [FieldOffset(20)] public byte Class;
+    [FieldOffset(21)] public byte Index;          // page index in its segment
+    [FieldOffset(22)] public SegmentKind Kind;
 
-    // ---- line 1: written by other threads ----
-    [FieldOffset(64)] public nint ThreadFree;     // block list | FullFlag
-    [FieldOffset(72)] public Page* NewsNext;      // link in the owner's news list
-    [FieldOffset(80)] public Page* Prev;          // class queue, full list or pool list
+    // ---- line 1: the owner's ----
+    [FieldOffset(64)] public void* Free;
+    [FieldOffset(72)] public int Used;
+    [FieldOffset(76)] public int SlowAt;
+    [FieldOffset(80)] public int Capacity;
+    [FieldOffset(84)] public int Reserved;
+    [FieldOffset(88)] public byte InFull;
+    [FieldOffset(96)] public Page* Next;          // class queue, full list or pool list
+    [FieldOffset(104)] public Page* Prev;
+
+    // ---- line 2: written by other threads ----
+    [FieldOffset(128)] public nint ThreadFree;    // block list | FullFlag
+    [FieldOffset(136)] public Page* NewsNext;     // link in the owner's news list
 
     /// <summary>Carves up to ExtendBytes of new blocks onto the (empty) free list.</summary>
     internal static void Extend(Page* page)

@@ -3,7 +3,7 @@
 // Terms:
 //  - segment: 4 MiB, 4 MiB-aligned (one PageMap granule), registered in the PageMap with itself as
 //    owner, so the owner of a block is p & ~(4 MiB - 1). One page kind per segment: Small (64 pages of
-//    64 KiB), Medium (8 of 512 KiB), Large (1 page of 4 MiB). Page 0 starts after the 12 KiB header.
+//    64 KiB), Medium (8 of 512 KiB), Large (1 page of 4 MiB). Page 0 starts after the 20 KiB header.
 //  - huge segment: one block above 512 KiB in a mapping of its own (header 4 KiB, then the block);
 //    every granule it covers maps to it in the PageMap.
 //  - header layout: bytes 0..1023 stay zero and 1024 (the current core's Chunk.PageBin and
@@ -11,7 +11,7 @@
 //    1032 holds Tag (3) and 1034 PageShift (padding in a Chunk, so zero there): the free path reads
 //    both with one 4-byte load (TagWord); 1036 the memory-source id (Chunk.SourceId's offset); our
 //    other fields from 1088;
-//    the Page descriptors from 2048 (128 bytes each).
+//    the Page descriptors from 2048 (256 bytes each); page 0's blocks from 20 KiB.
 // Invariants: PageMap.Lookup(seg) == seg for every granule of a live segment; UsedPages is the
 // number of its pages not in the pool (changed only under SegmentPool's lock).
 using System.Runtime.CompilerServices;
@@ -33,7 +33,7 @@ internal unsafe struct Segment
     internal const nuint Size = PageMap.GranuleSize;            // 4 MiB
     internal const nuint Mask = Size - 1;
     internal const int PagesOffset = 2048;
-    internal const int HeaderSize = 12 * 1024;                   // page 0's blocks start here
+    internal const int HeaderSize = 20 * 1024;                   // page 0's blocks start here (2 KiB + 64 x 256 B, rounded up)
     internal const int HugeHeaderSize = 4096;
     internal const byte V2Tag = 3;                               // at Chunk.Kind's offset
 
