@@ -33,24 +33,24 @@ public unsafe class ShardedThreadChurnTests
         int baseLive = ShardedHeap.CountHeaps().Live;
         WaitForExitsSeen(baseLive);
         long heapsBefore = ShardedHeap.HeapsMade;
-        long segmentsBefore = SegmentPool.SegmentCount;
-        for (int round = 0; round < rounds; round++)
+        long segmentsWarm = -1;
+        try
         {
-            var mine = new nint[600];
-            TestThreads.Run(() =>
+            for (int round = 0; round < rounds; round++)
             {
-                var r = new Random(round);
-                for (int i = 0; i < mine.Length; i++)
+                var mine = new nint[600];
+                TestThreads.Run(() =>
                 {
-                    nint p = (nint)ShardedHeap.Malloc((nuint)r.Next(1, 20_000));
-                    *(long*)p = round;
-                    mine[i] = p;
-                }
-                for (int i = 0; i < mine.Length; i += 2) ShardedHeap.Free((void*)mine[i]);
-            });
-            // Half the blocks outlive their thread; the next thread frees them remotely.
-            lock (leftovers)
-            {
+                    var r = new Random(round);
+                    for (int i = 0; i < mine.Length; i++)
+                    {
+                        nint p = (nint)ShardedHeap.Malloc((nuint)r.Next(1, 20_000));
+                        *(long*)p = round;
+                        mine[i] = p;
+                    }
+                    for (int i = 0; i < mine.Length; i += 2) ShardedHeap.Free((void*)mine[i]);
+                });
+                // Half the blocks outlive their thread; they are freed (remotely) after the next thread ran.
                 foreach (nint p in leftovers) ShardedHeap.Free((void*)p);
                 leftovers.Clear();
                 for (int i = 1; i < mine.Length; i += 2)
@@ -58,17 +58,22 @@ public unsafe class ShardedThreadChurnTests
                     Assert.Equal(round, *(long*)mine[i]);
                     leftovers.Add(mine[i]);
                 }
+                WaitForExitsSeen(baseLive);
+                if (round == 9) segmentsWarm = SegmentPool.SegmentCount;
             }
-            WaitForExitsSeen(baseLive);
+            // One heap structure serves every round (a new one only if a round raced its predecessor's exit),
+            // and the segments in use do not grow with the number of threads that came and went.
+            Assert.True(ShardedHeap.HeapsMade - heapsBefore <= 2, $"{ShardedHeap.HeapsMade - heapsBefore} heaps made for {rounds} sequential threads");
+            Assert.True(SegmentPool.SegmentCount <= segmentsWarm + 2, $"segments grew from {segmentsWarm} after 10 rounds to {SegmentPool.SegmentCount} after {rounds}");
         }
-        // One heap structure serves every round (a new one only if a round raced its predecessor's exit).
-        Assert.True(ShardedHeap.HeapsMade - heapsBefore <= 2, $"{ShardedHeap.HeapsMade - heapsBefore} heaps made for {rounds} sequential threads");
-        Assert.True(SegmentPool.SegmentCount - segmentsBefore <= 6, $"segments grew from {segmentsBefore} to {SegmentPool.SegmentCount}");
-        TestThreads.Run(() =>
+        finally
         {
-            foreach (nint p in leftovers) ShardedHeap.Free((void*)p);
-            ShardedHeap.Collect();       // absorbs the last abandoned heap
-        });
+            TestThreads.Run(() =>
+            {
+                foreach (nint p in leftovers) ShardedHeap.Free((void*)p);
+                ShardedHeap.Collect();       // absorbs the last abandoned heap
+            });
+        }
         ShardedHeap.Validate();
     }
 
@@ -79,7 +84,8 @@ public unsafe class ShardedThreadChurnTests
         var blocks = new nint[N];
         using var ready = new ManualResetEventSlim();
         using var go = new ManualResetEventSlim();
-        int absorbedLeft = -1;
+        nint producerHeap = 0;
+        HeapState producerStateAfter = HeapState.Live;
         Exception? failure = null;
         // The consumer has its heap before the producer exits, so it cannot take the producer's heap over:
         // its frees are remote frees into an abandoned heap's full pages, and Collect must absorb them.
@@ -96,7 +102,7 @@ public unsafe class ShardedThreadChurnTests
                     ShardedHeap.Free((void*)blocks[i]);
                 }
                 ShardedHeap.Collect();
-                absorbedLeft = ShardedHeap.CountHeaps().Abandoned;
+                producerStateAfter = ((ThreadHeap*)producerHeap)->State;
             }
             catch (Exception e)
             {
@@ -112,13 +118,23 @@ public unsafe class ShardedThreadChurnTests
                 blocks[i] = (nint)ShardedHeap.Malloc(48);
                 *(int*)blocks[i] = i;
             }
+            producerHeap = (nint)ShardedHeap.ForThisThread().Heap;
         });
+        // Wait (bounded) until the producer's exit has been seen: its heap is Abandoned.
         var sw = Stopwatch.StartNew();
-        while (!ShardedHeap.ScanExitedThreads() && sw.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(1);
+        while (sw.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            ShardedHeap.ScanExitedThreads();
+            if (((ThreadHeap*)producerHeap)->State != HeapState.Live) break;
+            Thread.Sleep(1);
+        }
+        Assert.Equal(HeapState.Abandoned, ((ThreadHeap*)producerHeap)->State);
         go.Set();
         consumer.Join();
         Assert.Null(failure);
-        Assert.Equal(0, absorbedLeft);
+        // Collect absorbed every page of the producer's heap (its full pages came back through the
+        // consumer's remote frees and the news), leaving the heap structure spare for reuse.
+        Assert.Equal(HeapState.Spare, producerStateAfter);
         ShardedHeap.Validate();
     }
 }
