@@ -1,5 +1,6 @@
 // BenchmarkDotNet entry point: `dotnet run -c Release --project bench/NativeHeap.Benchmarks -- --filter '*'`.
 // Benchmarks are grouped by component in sub-folders; peers are loaded at run time with NativeLibrary.
+// `-- --corev2` runs core v2's interleaved comparison with the peers (Sharded/CoreV2Harness.cs).
 // `-- --lockfree` runs the timed multi-threaded harness of the lock-free heap instead (LockFree/).
 // jemalloc only loads into processes started with GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384:
 // without it the host starts itself again with it (BenchmarkDotNet's children inherit it).
@@ -23,6 +24,11 @@ if (!tunables.Contains("optional_static_tls", StringComparison.Ordinal) && Envir
     using Process child = Process.Start(info)!;
     child.WaitForExit();
     return child.ExitCode;
+}
+
+if (args.Length > 0 && args[0] == "--corev2")
+{
+    return NativeHeap.Benchmarks.Sharded.CoreV2Harness.Run(args[1..]);
 }
 
 if (args.Length > 0 && args[0] == "--lockfree")
