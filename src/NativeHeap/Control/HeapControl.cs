@@ -448,7 +448,7 @@ public static unsafe class HeapControl
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine("<nativeheap>: stats_print failed: " + e.Message);
+            HeapDiagnostics.Warn("<nativeheap>: stats_print failed: " + e.Message);
         }
     }
 }

@@ -91,11 +91,12 @@ public sealed class HeapOptions
 
     /// <summary>
     /// Applies a <c>key:value,key:value</c> string. Unknown keys and malformed values are reported to
-    /// <paramref name="warn"/> (stderr when null) and skipped.
+    /// <paramref name="warn"/> (when null, to <see cref="HeapDiagnostics"/>: the NativeHeap EventSource,
+    /// the <see cref="HeapDiagnostics.Warning"/> event and stderr) and skipped.
     /// </summary>
     public void Apply(string? conf, Action<string>? warn = null)
     {
-        warn ??= message => Console.Error.WriteLine(message);
+        warn ??= HeapDiagnostics.Warn;
         if (string.IsNullOrWhiteSpace(conf)) return;
         foreach (string raw in conf.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

@@ -51,6 +51,7 @@ public sealed class NativeMemoryPool : MemoryPool<byte>
         _heap = heap;
         _defaultBufferSize = defaultBufferSize;
         _shared = shared;
+        HeapMetrics.Observe(this);      // nativeheap.pool.rented / .outstanding (weakly referenced)
     }
 
     /// <summary>The process-wide pool over the general heap (<see cref="GeneralHeap.Instance"/>); its Dispose does nothing.</summary>
