@@ -48,6 +48,7 @@ public sealed unsafe class NativeBuffer<T> : MemoryManager<T> where T : unmanage
     private const int OnePin = 2;
 
     private readonly INativeHeap _heap;
+    private readonly bool _general;          // the general heap: never disposed, freed without an interface call
     private readonly NativeMemoryPool? _pool;
     private nint _pointer;
     private long _length;
@@ -57,6 +58,7 @@ public sealed unsafe class NativeBuffer<T> : MemoryManager<T> where T : unmanage
     {
         Debug.Assert(pointer != null && length >= 0);
         _heap = heap;
+        _general = heap is GeneralHeap;
         _pointer = (nint)pointer;
         _length = length;
         _pool = pool;
@@ -183,7 +185,7 @@ public sealed unsafe class NativeBuffer<T> : MemoryManager<T> where T : unmanage
     internal T* CheckedPointer()
     {
         if ((Volatile.Read(ref _state) & Disposed) != 0) throw DisposedException();
-        if (_heap.IsDisposed) throw HeapDisposedException();
+        if (!_general && _heap.IsDisposed) throw HeapDisposedException();
         return (T*)_pointer;
     }
 
@@ -192,6 +194,11 @@ public sealed unsafe class NativeBuffer<T> : MemoryManager<T> where T : unmanage
         nint p = Interlocked.Exchange(ref _pointer, 0);
         if (p == 0) return;
         _pool?.OnReturned();
+        if (_general)
+        {
+            NativeHeap.Heap.Free((void*)p);
+            return;
+        }
         if (_heap.IsDisposed) return;        // the block went with its heap
         try
         {
@@ -260,7 +267,8 @@ public static unsafe class NativeBuffer
         if (count < 0 || (ulong)count > (ulong)long.MaxValue / (ulong)sizeof(T))
             throw new ArgumentOutOfRangeException(nameof(count), count, "a non-negative element count whose byte size fits in 63 bits");
         nuint bytes = (nuint)count * (nuint)sizeof(T);
-        void* p = zeroed ? heap.AllocateZeroed(bytes) : heap.Allocate(bytes);
+        void* p = heap is GeneralHeap ? (zeroed ? Heap.Calloc(1, bytes) : Heap.Malloc(bytes))
+            : zeroed ? heap.AllocateZeroed(bytes) : heap.Allocate(bytes);
         if (p == null) throw new OutOfMemoryException($"NativeHeap: heap '{heap.Name}' cannot allocate {bytes} bytes");
         return new NativeBuffer<T>(heap, p, count, pool);
     }
