@@ -12,7 +12,7 @@ namespace NativeHeap.EchoServer;
 internal static class EchoServer
 {
     /// <summary>Runs <paramref name="clients"/> clients against one server; returns the bytes echoed (both checked).</summary>
-    public static async Task<long> RunAsync(MemoryPool<byte> pool, int clients, byte[] lines, int repeats)
+    public static async Task<long> RunAsync(MemoryPool<byte> pool, int clients, byte[] lines, int repeats, int bufferSize)
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -25,11 +25,11 @@ internal static class EchoServer
             for (int i = 0; i < clients; i++)
             {
                 Socket s = await listener.AcceptAsync();
-                serverTasks[i] = Task.Run(() => ServeAsync(s, pool));
+                serverTasks[i] = Task.Run(() => ServeAsync(s, pool, bufferSize));
             }
         });
         var clientTasks = new Task<long>[clients];
-        for (int i = 0; i < clients; i++) clientTasks[i] = Task.Run(() => ClientAsync(endPoint, pool, lines, repeats));
+        for (int i = 0; i < clients; i++) clientTasks[i] = Task.Run(() => ClientAsync(endPoint, pool, lines, repeats, bufferSize));
         long[] echoed = await Task.WhenAll(clientTasks);
         await accept;
         await Task.WhenAll(serverTasks);
@@ -37,13 +37,13 @@ internal static class EchoServer
     }
 
     /// <summary>Echoes every complete line back until the peer shuts its side down.</summary>
-    private static async Task ServeAsync(Socket socket, MemoryPool<byte> pool)
+    private static async Task ServeAsync(Socket socket, MemoryPool<byte> pool, int bufferSize)
     {
         using (socket)
         await using (var stream = new NetworkStream(socket, ownsSocket: false))
         {
-            PipeReader reader = PipeReader.Create(stream, new StreamPipeReaderOptions(pool: pool, bufferSize: 16 * 1024, leaveOpen: true));
-            PipeWriter writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(pool: pool, minimumBufferSize: 16 * 1024, leaveOpen: true));
+            PipeReader reader = PipeReader.Create(stream, new StreamPipeReaderOptions(pool: pool, bufferSize: bufferSize, leaveOpen: true));
+            PipeWriter writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(pool: pool, minimumBufferSize: bufferSize, leaveOpen: true));
             while (true)
             {
                 ReadResult result = await reader.ReadAsync();
@@ -67,13 +67,13 @@ internal static class EchoServer
     }
 
     /// <summary>Sends <paramref name="lines"/> <paramref name="repeats"/> times while reading the echo; checks length and checksum.</summary>
-    private static async Task<long> ClientAsync(IPEndPoint server, MemoryPool<byte> pool, byte[] lines, int repeats)
+    private static async Task<long> ClientAsync(IPEndPoint server, MemoryPool<byte> pool, byte[] lines, int repeats, int bufferSize)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(server);
         await using var stream = new NetworkStream(socket, ownsSocket: false);
-        PipeWriter writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(pool: pool, minimumBufferSize: 16 * 1024, leaveOpen: true));
-        PipeReader reader = PipeReader.Create(stream, new StreamPipeReaderOptions(pool: pool, bufferSize: 16 * 1024, leaveOpen: true));
+        PipeWriter writer = PipeWriter.Create(stream, new StreamPipeWriterOptions(pool: pool, minimumBufferSize: bufferSize, leaveOpen: true));
+        PipeReader reader = PipeReader.Create(stream, new StreamPipeReaderOptions(pool: pool, bufferSize: bufferSize, leaveOpen: true));
         long expected = (long)lines.Length * repeats;
         ulong expectedSum = Checksum(lines) * (ulong)repeats;
 

@@ -5,13 +5,14 @@
 //   arraypool   ArrayPool<byte>.Shared through a MemoryPool adapter
 // Prints, per pool, the median and range of throughput (MB/s echoed), process CPU time per GB, the GC
 // collections (gen0/gen1/gen2) and managed bytes allocated during its runs.
-//   dotnet run -c Release --project samples/NativeHeap.EchoServer -- [--rounds 5] [--clients 4] [--mb 64]
+//   dotnet run -c Release --project samples/NativeHeap.EchoServer -- [--rounds 5] [--clients 4] [--mb 64] [--buffer 4096]
+// (--buffer: the pipe readers' and writers' buffer size, i.e. the size of each rent).
 using System.Buffers;
 using System.Diagnostics;
 using NativeHeap.EchoServer;
 using NativeHeap.Safe;
 
-int rounds = 5, clients = 4, megabytes = 64;
+int rounds = 5, clients = 4, megabytes = 64, bufferSize = 4096;
 for (int i = 0; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
@@ -19,6 +20,7 @@ for (int i = 0; i + 1 < args.Length; i += 2)
         case "--rounds": rounds = int.Parse(args[i + 1]); break;
         case "--clients": clients = int.Parse(args[i + 1]); break;
         case "--mb": megabytes = int.Parse(args[i + 1]); break;
+        case "--buffer": bufferSize = int.Parse(args[i + 1]); break;
         default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
     }
 }
@@ -49,7 +51,7 @@ var pools = new (string Name, MemoryPool<byte> Pool)[]
 var results = pools.ToDictionary(p => p.Name, _ => new Totals());
 
 // Warm-up (JIT, thread caches, connections' first buffers), not measured.
-foreach (var (_, pool) in pools) await EchoServer.RunAsync(pool, clients, lines, 1);
+foreach (var (_, pool) in pools) await EchoServer.RunAsync(pool, clients, lines, 1, bufferSize);
 
 for (int round = 0; round < rounds; round++)
 {
@@ -62,7 +64,7 @@ for (int round = 0; round < rounds; round++)
         long allocated = GC.GetTotalAllocatedBytes(precise: true);
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        long bytes = await EchoServer.RunAsync(pool, clients, lines, repeats);
+        long bytes = await EchoServer.RunAsync(pool, clients, lines, repeats, bufferSize);
         double seconds = clock.Elapsed.TotalSeconds;
         double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
         Totals t = results[name];
@@ -76,7 +78,7 @@ for (int round = 0; round < rounds; round++)
     }
 }
 
-Console.WriteLine($"echo over loopback: {clients} clients × {repeats} × {lines.Length} bytes per round, {rounds} rounds, pools interleaved");
+Console.WriteLine($"echo over loopback: {clients} clients × {repeats} × {lines.Length} bytes per round, {bufferSize}-byte buffers, {rounds} rounds, pools interleaved");
 Console.WriteLine($"{"pool",-11} {"MB/s median",11} {"(min–max)",17} {"CPU s/GB",9} {"gen0",5} {"gen1",5} {"gen2",5} {"managed B/KB echoed",20}");
 foreach (var (name, _) in pools)
 {
