@@ -65,7 +65,8 @@ public sealed class NativeBufferWriter : IBufferWriter<byte>, IDisposable
     /// <summary>The written bytes.</summary>
     /// <exception cref="ObjectDisposedException">The writer has been disposed.</exception>
     /// <exception cref="InvalidOperationException">More than <see cref="int.MaxValue"/> bytes were written (use <see cref="GetWrittenSpan"/>).</exception>
-    public ReadOnlySpan<byte> WrittenSpan => GetWrittenSpan(0, checked((int)Math.Min(_written, (long)int.MaxValue + 1)));
+    public ReadOnlySpan<byte> WrittenSpan
+        => _written <= int.MaxValue ? GetWrittenSpan(0, (int)_written) : throw new InvalidOperationException("NativeHeap: more than int.MaxValue bytes written");
 
     /// <summary>The written bytes as memory (valid until the next write or Dispose).</summary>
     /// <exception cref="ObjectDisposedException">The writer has been disposed.</exception>
