@@ -22,8 +22,8 @@ namespace NativeHeap;
 
 /// <summary>
 /// The "NativeHeap" <see cref="System.Diagnostics.Metrics.Meter"/> (docs/control.md, "Metrics"). General heap:
-/// gauges <c>nativeheap.allocated</c>, <c>nativeheap.active</c>, <c>nativeheap.mapped</c> (bytes, per arena group),
-/// <c>nativeheap.resident</c>, <c>nativeheap.metadata</c> (bytes); counters <c>nativeheap.allocations</c>,
+/// gauges <c>nativeheap.allocated</c>, <c>nativeheap.active</c>, <c>nativeheap.mapped</c>,
+/// <c>nativeheap.resident</c>, <c>nativeheap.metadata</c> (bytes, the heap's stats.* totals); counters <c>nativeheap.allocations</c>,
 /// <c>nativeheap.frees</c> (blocks) and <c>nativeheap.purged</c> (bytes), per arena group (see <see cref="PerArenaSeries"/>). Kinds:
 /// <c>nativeheap.kind.allocated</c>, <c>.active</c>, <c>.resident</c>, <c>.mapped</c>. Mapped and lock-free
 /// heaps passed to <see cref="Observe(MappedHeap)"/> / <see cref="Observe(LockFreeHeap)"/>:
@@ -86,10 +86,9 @@ public static class HeapMetrics
             if (s_meter != null) return;
             var m = new Meter(MeterName, HeapControl.Version);
             // General heap.
-            m.CreateObservableGauge("nativeheap.allocated", () => PerArena(a => a.SmallAllocated + a.LargeAllocated + a.HugeAllocated), "By",
-                "Bytes in live blocks (usable sizes, thread-cached blocks included), per arena group");
-            m.CreateObservableGauge("nativeheap.active", () => PerArena(a => a.ActivePages * Os.OsMemory.PageSize), "By", "Bytes in pages holding live blocks, per arena group");
-            m.CreateObservableGauge("nativeheap.mapped", () => PerArena(a => a.Mapped), "By", "Bytes mapped from memory sources, per arena group");
+            m.CreateObservableGauge("nativeheap.allocated", () => General(Stats().Allocated), "By", "Bytes in live blocks (usable sizes, thread-cached blocks included)");
+            m.CreateObservableGauge("nativeheap.active", () => General(Stats().Active), "By", "Bytes in pages holding live blocks");
+            m.CreateObservableGauge("nativeheap.mapped", () => General(Stats().Mapped), "By", "Bytes mapped from memory sources, plus metadata mappings");
             m.CreateObservableGauge("nativeheap.resident", () => General(Stats().Resident), "By", "Bytes resident (estimate)");
             m.CreateObservableGauge("nativeheap.metadata", () => General(Stats().Metadata), "By", "Bytes of allocator metadata");
             m.CreateObservableCounter("nativeheap.allocations", () => PerArena(a => a.SmallNMalloc + a.LargeNMalloc + a.HugeNMalloc), "{block}",

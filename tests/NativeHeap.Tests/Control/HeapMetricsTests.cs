@@ -106,7 +106,7 @@ public unsafe class HeapMetricsTests
                 Thread.Sleep(250);
                 List<Point> perArena = CollectPoints();
                 foreach (int a in kind.ArenaIndices)
-                    Assert.Contains(perArena, p => p.Instrument == "nativeheap.mapped" && (string?)p.Tags["nativeheap.arena"] == a.ToString() && (string?)p.Tags["nativeheap.kind"] == "metrics-kind");
+                    Assert.Contains(perArena, p => p.Instrument == "nativeheap.allocations" && (string?)p.Tags["nativeheap.arena"] == a.ToString() && (string?)p.Tags["nativeheap.kind"] == "metrics-kind");
             }
             finally
             {
