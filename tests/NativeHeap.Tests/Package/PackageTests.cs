@@ -11,23 +11,33 @@ namespace NativeHeap.Tests.Package;
 
 public class PackageTests
 {
-    private const string AppSource = """
-        using System.Buffers;
-        using NativeHeap;
-        using NativeHeap.Safe;
-
-        if (!OperatingSystem.IsLinux()) return 2;
+    // The app: the README's C# example (its usings and statements, taken from README.md), then checks.
+    private const string AppChecks = """
         using IMemoryOwner<byte> owner = NativeMemoryPool.Shared.Rent(1 << 16);
         owner.Memory.Span.Fill(7);
         using NativeBuffer<long> longs = NativeBuffer.Allocate<long>(1000);
         for (int i = 0; i < longs.Length; i++) longs.Span[i] = i;
         long sum = 0;
         foreach (long v in longs.Span) sum += v;
-        using var writer = new NativeBufferWriter();
-        writer.Write("hello native heap"u8);
-        Console.WriteLine($"ok {owner.Memory.Span[^1]} {sum} {writer.WrittenCount} {GeneralHeap.Instance.Name}");
+        using var w2 = new NativeBufferWriter();
+        w2.Write("hello native heap"u8);
+        Console.WriteLine($"ok {owner.Memory.Span[^1]} {sum} {w2.WrittenCount} {NativeHeap.GeneralHeap.Instance.Name} readme {stream.Length} {prices.Span[999] == 1.5}");
         return 0;
         """;
+
+    /// <summary>Program.cs: the README example's usings, a Linux guard, its statements, then <see cref="AppChecks"/>.</summary>
+    private static string AppSource(string readme)
+    {
+        int start = readme.IndexOf("```csharp\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md has no C# example");
+        start += "```csharp\n".Length;
+        int end = readme.IndexOf("```", start, StringComparison.Ordinal);
+        string[] lines = readme[start..end].Split('\n');
+        var usings = lines.Where(l => l.StartsWith("using ", StringComparison.Ordinal) && !l.Contains('=')).ToList();
+        var body = lines.Where(l => !usings.Contains(l));
+        return string.Join('\n', usings) + "\n\nif (!OperatingSystem.IsLinux()) return 2;\n"
+            + string.Join('\n', body) + "\n" + AppChecks;
+    }
 
     private sealed record Result(int ExitCode, string Output)
     {
@@ -128,11 +138,11 @@ public class PackageTests
                   </ItemGroup>
                 </Project>
                 """);
-            File.WriteAllText(Path.Combine(app, "Program.cs"), AppSource);
+            File.WriteAllText(Path.Combine(app, "Program.cs"), AppSource(File.ReadAllText(Path.Combine(repo, "README.md"))));
             string appCache = Path.Combine(root, "packages");
             Result run = Run(app, appCache, TimeSpan.FromMinutes(8), "dotnet", "run", "-c", "Release");
             Assert.True(run.ExitCode == 0, "the fresh app failed:\n" + run);
-            Assert.Contains("ok 7 499500 17 general", run.Output);
+            Assert.Contains("ok 7 499500 17 general readme 5 True", run.Output);
             Assert.True(Directory.Exists(Path.Combine(appCache, "nativeheap", version)), "NativeHeap was not restored from the local feed");
 
             // nheap as a dotnet tool, from the same feed.
