@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds libnativeheap-preload.so, the drop-in malloc for LD_PRELOAD (docs/preload.md):
 #   1. compiles the bootstrap shim (native/preload/shim.c) to a position-independent object;
-#   2. publishes src/NativeHeap.Preload as a NativeAOT shared library (net9.0), whose link step takes
+#   2. publishes src/NativeHeap.Preload as a NativeAOT shared library (net10.0), whose link step takes
 #      the shim object (NativeLibrary item) and an unversioned version script exporting the malloc family.
 # Output: artifacts/preload/libnativeheap-preload.so (or $1/libnativeheap-preload.so). Needs gcc and the .NET SDK.
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the C ABI: libnativeheap.so (NativeAOT publish of src/NativeHeap.Native, net9.0) into
+# Builds the C ABI: libnativeheap.so (NativeAOT publish of src/NativeHeap.Native, net10.0) into
 # artifacts/native/, then every C test in tests/c/ and the C benchmark in bench/c/ against include/
 # and that library (artifacts/native/bin/). Needs the .NET SDK, gcc and libc6-dev. See docs/c-abi.md.
 #   bash native/build.sh            # library + tests + benchmark

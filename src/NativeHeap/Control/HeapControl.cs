@@ -91,9 +91,12 @@ public static unsafe class HeapControl
         CtlNode node = CtlTree.Root;
         Span<nuint> index = stackalloc nuint[MaxMibLength];
         int nIndex = 0;
-        foreach (Range r in name.AsSpan().Split('.'))
+        for (int start = 0; start <= name.Length;)      // the dot-separated parts (MemoryExtensions.Split is .NET 9+)
         {
-            ReadOnlySpan<char> part = name.AsSpan(r);
+            int dot = name.IndexOf('.', start);
+            int end = dot < 0 ? name.Length : dot;
+            ReadOnlySpan<char> part = name.AsSpan(start, end - start);
+            start = end + 1;
             if (length >= mib.Length || length >= MaxMibLength) return CtlStatus.Invalid;
             if (node.Indexed != null)
             {
@@ -446,7 +449,7 @@ public static unsafe class HeapControl
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine("<nativeheap>: stats_print failed: " + e.Message);
+            HeapDiagnostics.Warn("<nativeheap>: stats_print failed: " + e.Message);
         }
     }
 }

@@ -92,11 +92,12 @@ public sealed class HeapOptions
 
     /// <summary>
     /// Applies a <c>key:value,key:value</c> string. Unknown keys and malformed values are reported to
-    /// <paramref name="warn"/> (stderr when null — the C library's malloc_message hook when set) and skipped.
+    /// <paramref name="warn"/> (when null, to <see cref="HeapDiagnostics"/>: the NativeHeap EventSource,
+    /// the <see cref="HeapDiagnostics.Warning"/> event and stderr, or the C library's malloc_message hook) and skipped.
     /// </summary>
     public void Apply(string? conf, Action<string>? warn = null)
     {
-        warn ??= message => HeapMessages.Write(message + "\n");
+        warn ??= HeapDiagnostics.Warn;
         if (string.IsNullOrWhiteSpace(conf)) return;
         foreach (string raw in conf.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

@@ -23,7 +23,7 @@ namespace NativeHeap.LockFree;
 /// UnmanagedCallersOnly callbacks and from signal handlers. Free-list heads are replicated per
 /// processor, so threads on different processors do not contend.
 /// </summary>
-public sealed unsafe class LockFreeHeap : IDisposable
+public sealed unsafe partial class LockFreeHeap : IDisposable
 {
     /// <summary>The default arena size: 2 MiB, as AO_malloc's static heap.</summary>
     public const int DefaultHeapSize = 2 << 20;

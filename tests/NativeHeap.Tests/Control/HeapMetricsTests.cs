@@ -5,17 +5,32 @@ namespace NativeHeap.Tests.Control;
 [Collection("Serial")]
 public unsafe class HeapMetricsTests
 {
-    private static Dictionary<string, long> Collect()
+    private sealed record Point(string Instrument, long Value, Dictionary<string, object?> Tags);
+
+    private static List<Point> CollectPoints()
     {
-        var values = new Dictionary<string, long>();
+        var points = new List<Point>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
             if (instrument.Meter.Name == HeapMetrics.MeterName) l.EnableMeasurementEvents(instrument);
         };
-        listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => values[instrument.Name] = value);
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var t = new Dictionary<string, object?>();
+            foreach (KeyValuePair<string, object?> kv in tags) t[kv.Key] = kv.Value;
+            points.Add(new Point(instrument.Name, value, t));
+        });
         listener.Start();
         listener.RecordObservableInstruments();
+        return points;
+    }
+
+    /// <summary>Each instrument's measurements summed over its series (arenas, kinds, heaps).</summary>
+    private static Dictionary<string, long> Collect()
+    {
+        var values = new Dictionary<string, long>();
+        foreach (Point p in CollectPoints()) values[p.Instrument] = values.GetValueOrDefault(p.Instrument) + p.Value;
         return values;
     }
 
@@ -38,6 +53,123 @@ public unsafe class HeapMetricsTests
             $"allocated {before["nativeheap.allocated"]} → {during["nativeheap.allocated"]}");
         Assert.True(during["nativeheap.mapped"] - before["nativeheap.mapped"] >= 32 << 20);
         Assert.True(during["nativeheap.allocations"] > before["nativeheap.allocations"]);
+    }
+
+    [Fact]
+    public void AllocationsAndFreesAreCountedTheSameWay()
+    {
+        // On a thread of its own (a fresh thread cache): 10,000 blocks allocated and freed, then the
+        // cache flushed: every block that left an arena came back, so the two counters move equally.
+        long dAlloc = 0, dFree = 0;
+        TestThreads.Run(() =>
+        {
+            Heap.FlushCurrentThreadCache();
+            Thread.Sleep(250);
+            Dictionary<string, long> before = Collect();
+            var blocks = new nint[10_000];
+            for (int i = 0; i < blocks.Length; i++) blocks[i] = (nint)Heap.Malloc(64);
+            for (int i = 0; i < blocks.Length; i++) Heap.Free((void*)blocks[i]);
+            Heap.FlushCurrentThreadCache();
+            Thread.Sleep(250);
+            Dictionary<string, long> after = Collect();
+            dAlloc = after["nativeheap.allocations"] - before["nativeheap.allocations"];
+            dFree = after["nativeheap.frees"] - before["nativeheap.frees"];
+        });
+        Assert.True(dAlloc >= 10_000, $"allocations +{dAlloc}");
+        Assert.Equal(dAlloc, dFree);
+    }
+
+    [Fact]
+    public void SeriesAreTaggedPerArenaKindMappedHeapAndPool()
+    {
+        Assert.True(NativeHeap.Kinds.MemoryKind.TryCreate("metrics-kind", NativeHeap.General.OsMemorySource.Instance, null, out NativeHeap.Kinds.MemoryKind? kind, out string error), error);
+        Assert.True(NativeHeap.Mapped.MappedHeap.TryAttachAnonymous(null, out NativeHeap.Mapped.MappedHeap? mapped, out NativeHeap.Mapped.MappedHeapFailure f), f.ToString());
+        using var lf = new NativeHeap.LockFree.LockFreeHeap();
+        try
+        {
+            void* k = kind!.Malloc(1 << 20);
+            void* m = mapped!.Allocate(100_000);
+            HeapMetrics.Observe(mapped);
+            HeapMetrics.Observe(lf);
+            var pool = new NativeHeap.Safe.NativeMemoryPool(mapped);
+            System.Buffers.IMemoryOwner<byte> owner = pool.Rent(1000);
+            Thread.Sleep(250);
+            List<Point> points = CollectPoints();
+
+            Assert.Contains(points, p => p.Instrument == "nativeheap.allocations" && (string?)p.Tags["nativeheap.arena"] == "auto" && (string?)p.Tags["nativeheap.heap"] == "general");
+            Assert.True(points.Count(p => p.Instrument == "nativeheap.allocations") < 20, "one series per arena group, not per arena");
+            Assert.Contains(points, p => p.Instrument == "nativeheap.kind.allocated" && (string?)p.Tags["nativeheap.kind"] == "metrics-kind" && p.Value >= 1 << 20);
+            Assert.Contains(points, p => p.Instrument == "nativeheap.allocations" && p.Tags.TryGetValue("nativeheap.kind", out object? n) && (string?)n == "metrics-kind");
+            HeapMetrics.PerArenaSeries = true;
+            try
+            {
+                Thread.Sleep(250);
+                List<Point> perArena = CollectPoints();
+                foreach (int a in kind.ArenaIndices)
+                    Assert.Contains(perArena, p => p.Instrument == "nativeheap.allocations" && (string?)p.Tags["nativeheap.arena"] == a.ToString() && (string?)p.Tags["nativeheap.kind"] == "metrics-kind");
+            }
+            finally
+            {
+                HeapMetrics.PerArenaSeries = false;
+            }
+            Assert.Contains(points, p => p.Instrument == "nativeheap.mapped_heap.used" && (string?)p.Tags["nativeheap.name"] == mapped.Name && p.Value >= 100_000);
+            Assert.Contains(points, p => p.Instrument == "nativeheap.lockfree.heap_size" && p.Value == (long)lf.HeapSize);
+            Assert.Contains(points, p => p.Instrument == "nativeheap.pool.outstanding" && (string?)p.Tags["nativeheap.name"] == mapped.Name && p.Value == 1);
+
+            owner.Dispose();
+            kind.FreeBlock(k);
+            Assert.True(mapped.TryFree(m));
+        }
+        finally
+        {
+            mapped!.Dispose();
+            Assert.True(kind!.TryDestroy(out string e), e);
+        }
+        Thread.Sleep(250);
+        List<Point> later = CollectPoints();
+        Assert.DoesNotContain(later, p => p.Instrument == "nativeheap.kind.allocated" && (string?)p.Tags["nativeheap.kind"] == "metrics-kind");
+        Assert.DoesNotContain(later, p => p.Instrument == "nativeheap.mapped_heap.used" && (string?)p.Tags["nativeheap.name"] == mapped.Name);
+    }
+}
+
+/// <summary>Warnings reach the NativeHeap EventSource and the HeapDiagnostics.Warning event.</summary>
+public class HeapDiagnosticsTests
+{
+    private sealed class WarningListener : System.Diagnostics.Tracing.EventListener
+    {
+        public readonly System.Collections.Concurrent.ConcurrentQueue<string> Messages = new();
+
+        protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+        {
+            if (source.Name == "NativeHeap") EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Warning);
+        }
+
+        protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+        {
+            if (e.EventSource.Name == "NativeHeap" && e.Payload is { Count: > 0 }) Messages.Enqueue((string)e.Payload[0]!);
+        }
+    }
+
+    [Fact]
+    public void AnUnknownConfKeyIsReportedToTheEventSourceAndTheCallback()
+    {
+        using var listener = new WarningListener();
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        void Handler(string m) => seen.Enqueue(m);
+        HeapDiagnostics.Warning += Handler;
+        try
+        {
+            new HeapOptions().Apply("diagnostics_test_bogus_key:1");
+        }
+        finally
+        {
+            HeapDiagnostics.Warning -= Handler;
+        }
+        Assert.Contains(seen, m => m.Contains("diagnostics_test_bogus_key:1"));
+        Assert.Contains(listener.Messages, m => m.Contains("diagnostics_test_bogus_key:1"));
+        Assert.Equal(System.Diagnostics.Tracing.EventLevel.Warning,
+            typeof(NativeHeapEventSource).GetMethod("Warning")!.GetCustomAttributes(typeof(System.Diagnostics.Tracing.EventAttribute), false)
+                .Cast<System.Diagnostics.Tracing.EventAttribute>().Single().Level);
     }
 }
 
