@@ -22,9 +22,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/mman.h>
 #include "atomic_ops_malloc.h"
 
@@ -283,30 +285,46 @@ static void update_active(nh_heap *h, uint64_t *slot, uint32_t u, uint32_t credi
     list_push(h, (int)d->size_class, u);
 }
 
-static uint8_t *malloc_from_active(nh_heap *h, uint64_t *slot)
+/* Takes up to `want` blocks from the row's active superblock: first its credits (CAS on the active
+   word), then the blocks themselves, all in one CAS on the anchor (the avail chain cannot change while
+   the anchor's tag does not, so the links read on the way are the true ones). Returns how many (0: no
+   active superblock). The taker of the last credit refills credits or marks the superblock FULL. */
+static uint32_t malloc_from_active(nh_heap *h, uint64_t *slot, uint32_t want, void **out)
 {
-    uint64_t old = LOAD(slot);
+    uint64_t old = LOAD(slot), desired;
+    uint32_t take;
     do {
-        if (old == 0) return NULL;
-    } while (!cas64(slot, &old, (old >> 32) == 0 ? 0 : old - (1ULL << 32)));
+        if (old == 0) return 0;
+        uint32_t credits = (uint32_t)(old >> 32) + 1;
+        take = min_u32(want, credits);
+        desired = take == credits ? 0 : old - ((uint64_t)take << 32);
+    } while (!cas64(slot, &old, desired));
     uint32_t u = (uint32_t)old - 1, more;
     nh_desc *d = h->descs + u;
-    uint8_t *sb = unit_base(h, u), *block;
-    int last = (old >> 32) == 0;
-    uint32_t size = d->block_size;
+    uint8_t *sb = unit_base(h, u);
+    int last = desired == 0;
+    uint32_t size = d->block_size, max = d->max_count;
     uint64_t a = LOAD(&d->anchor), na;
-    do {
-        block = sb + avail_of(a) * size;
-        na = with_avail(a, LOAD((uint32_t *)block)) + NH_TAG_ONE;
+    for (;;) {
+        uint32_t avail = avail_of(a), i;
+        for (i = 0; i < take; i++) {
+            if (avail >= max) break; /* a link read from a block taken meanwhile: the snapshot is stale */
+            uint8_t *block = sb + avail * size;
+            out[i] = block;
+            avail = LOAD((uint32_t *)block);
+        }
+        if (i < take) { a = LOAD(&d->anchor); continue; }
+        na = with_avail(a, avail) + NH_TAG_ONE;
         more = 0;
         if (last) {
             uint32_t count = count_of(a);
             if (count == 0) na = with_state(na, ST_FULL);
             else { more = min_u32(count, NH_MAX_CREDITS); na -= more * NH_COUNT_ONE; }
         }
-    } while (!cas64(&d->anchor, &a, na));
+        if (cas64(&d->anchor, &a, na)) break;
+    }
     if (more > 0) update_active(h, slot, u, more);
-    return block;
+    return take;
 }
 
 static uint8_t *malloc_from_partial(nh_heap *h, int c, uint64_t *slot)
@@ -451,19 +469,28 @@ static int large_free(nh_heap *h, void *p)
 }
 
 /* ---- the calls ---- */
+
+/* Up to `want` blocks of superblock class c (at least one unless memory is exhausted). */
+static uint32_t malloc_small(nh_heap *h, int c, uint32_t want, void **out)
+{
+    uint64_t *slot = active_slot(h, c);
+    uint32_t n = malloc_from_active(h, slot, want, out);
+    while (n == 0) {
+        int no_memory;
+        if ((out[0] = malloc_from_partial(h, c, slot)) != NULL) return 1;
+        if ((out[0] = malloc_from_new_sb(h, c, slot, &no_memory)) != NULL) return 1;
+        if (no_memory) return 0;
+        n = malloc_from_active(h, slot, want, out);
+    }
+    return n;
+}
+
 static void *heap_malloc(nh_heap *h, size_t size)
 {
     if (size <= NH_MAX_SB_SIZE) {
         int c = class_of(size);
-        uint64_t *slot = active_slot(h, c);
-        uint8_t *p = malloc_from_active(h, slot);
-        while (p == NULL) {
-            int no_memory;
-            if ((p = malloc_from_partial(h, c, slot)) != NULL) break;
-            if ((p = malloc_from_new_sb(h, c, slot, &no_memory)) != NULL || no_memory) break;
-            p = malloc_from_active(h, slot);
-        }
-        if (p != NULL) return p;
+        void *p = NULL;
+        if (malloc_small(h, c, 1, &p) != 0) return p;
     } else if (size <= NH_MAX_SMALL) {
         int c = class_of(size);
         uint8_t *p = allocate_run(h, c, 1u << (c - NH_SB_CLASSES));
@@ -506,9 +533,167 @@ static void heap_free(nh_heap *h, void *ptr)
     else if (state_of(a) == ST_FULL) list_push(h, (int)d->size_class, u);
 }
 
-NH_EXPORT void *AO_malloc(size_t size) { return heap_malloc(&s_heap, size); }
-NH_EXPORT void AO_free(void *p) { heap_free(&s_heap, p); }
+/* ---- the per-thread cache (C only: a private front of the shared heap; the format does not know it) ----
+   Each thread keeps up to cache_cap(c) free blocks per superblock class (at most 8 KiB per class, so
+   at most ~48 KiB per thread), so that a malloc/free pair on one thread needs no atomic operation at
+   all. A refill takes up to half the capacity from the active superblock with two CASes; a full cache
+   returns half of it to the superblocks. The cache is signal-safe by one thread-local flag: `busy` is
+   set while the thread works on its cache, and a call that finds it set (a signal handler that
+   interrupted AO_malloc/AO_free on this thread) bypasses the cache and uses the shared lock-free
+   heap. A thread's cache goes back to the heap when the thread exits (a pthread key destructor),
+   when AO_malloc finds the heap exhausted (the thread's own cache), or on nh_ao_thread_flush(). */
+#define NH_CACHE_BYTES 8192u
+#define NH_CACHE_MAX 32u
+
+typedef struct nh_cache {
+    volatile int busy;
+    int registered;
+    uint32_t n[NH_SB_CLASSES];
+    void *blocks[NH_SB_CLASSES][NH_CACHE_MAX];
+} nh_cache;
+
+/* One initial-exec TLS word (8 bytes of static TLS: one fs-relative load) points at the thread's cache,
+   which is itself a block of the heap, made on the thread's first call. */
+static __thread nh_cache *t_cache __attribute__((tls_model("initial-exec")));
+static pthread_key_t s_cache_key;
+static int s_cache_enabled;
+
+static inline uint32_t cache_cap(int c)
+{
+    uint32_t cap = NH_CACHE_BYTES >> (4 + c);
+    return cap > NH_CACHE_MAX ? NH_CACHE_MAX : cap;
+}
+
+#define SIGNAL_FENCE() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+static void cache_drain(nh_cache *t, int c, uint32_t keep)
+{
+    while (t->n[c] > keep) heap_free(&s_heap, t->blocks[c][--t->n[c]]);
+}
+
+static void cache_flush_all(nh_cache *t)
+{
+    for (int c = 0; c < NH_SB_CLASSES; c++) cache_drain(t, c, 0);
+}
+
+static void cache_on_thread_exit(void *arg)
+{
+    nh_cache *t = arg;
+    t->busy = 1;
+    SIGNAL_FENCE();
+    cache_flush_all(t);
+    t_cache = NULL; /* a later call in another destructor makes a new cache */
+    SIGNAL_FENCE();
+    heap_free(&s_heap, t);
+}
+
+/* The thread's cache, made on first use; NULL when caching is off or no memory is left. A signal
+   handler that interrupts the making makes its own and installs it first; the interrupted call then
+   sees the slot taken and gives its block back. */
+static nh_cache *cache_make(void)
+{
+    if (!s_cache_enabled) return NULL;
+    nh_cache *mine = heap_malloc(&s_heap, sizeof(nh_cache)), *none = NULL;
+    if (mine == NULL) return NULL;
+    memset(mine, 0, sizeof *mine);
+    if (!__atomic_compare_exchange_n(&t_cache, &none, mine, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        heap_free(&s_heap, mine);
+        return none;
+    }
+    return mine;
+}
+
+__attribute__((constructor)) static void cache_init(void)
+{
+    s_cache_enabled = pthread_key_create(&s_cache_key, cache_on_thread_exit) == 0;
+}
+
+/* With t->busy set: registers the thread's cache for its exit (glibc's pthread_setspecific takes no
+   lock and allocates nothing for the first 32 keys). */
+static inline int cache_ready(nh_cache *t)
+{
+    if (__builtin_expect(t->registered, 1)) return 1;
+    t->registered = 1;
+    pthread_setspecific(s_cache_key, t);
+    return 1;
+}
+
+static void *cache_refill(nh_cache *t, int c)
+{
+    void *got[NH_CACHE_MAX];
+    uint32_t want = cache_cap(c) / 2;
+    uint32_t n = malloc_small(&s_heap, c, want == 0 ? 1 : want, got);
+    if (n == 0) {
+        cache_flush_all(t); /* the heap is exhausted: give back what this thread holds, and retry once */
+        n = malloc_small(&s_heap, c, 1, got);
+        if (n == 0) return NULL;
+    }
+    for (uint32_t i = 1; i < n; i++) t->blocks[c][t->n[c]++] = got[i];
+    return got[0];
+}
+
+NH_EXPORT void *AO_malloc(size_t size)
+{
+    nh_cache *t = t_cache;
+    if (__builtin_expect(t == NULL, 0)) t = cache_make();
+    if (size <= NH_MAX_SB_SIZE && t != NULL && !t->busy) {
+        int c = class_of(size);
+        void *p = NULL;
+        t->busy = 1;
+        SIGNAL_FENCE();
+        if (t->n[c] != 0) p = t->blocks[c][--t->n[c]];
+        else if (cache_ready(t)) p = cache_refill(t, c);
+        SIGNAL_FENCE();
+        t->busy = 0;
+        if (p != NULL) return p;
+    }
+    return heap_malloc(&s_heap, size);
+}
+
+NH_EXPORT void AO_free(void *ptr)
+{
+    nh_cache *t = t_cache;
+    uint8_t *p = ptr;
+    if (p != NULL && t != NULL && !t->busy) {
+        uint32_t u = unit_of(&s_heap, p);
+        if (u != UINT32_MAX) {
+            nh_desc *d = s_heap.descs + u;
+            uint32_t size = d->block_size;
+            if (LOAD(&d->kind) == K_SUPERBLOCK && ((size_t)(p - unit_base(&s_heap, u)) & (size - 1)) == 0) {
+                int c = (int)d->size_class;
+                t->busy = 1;
+                SIGNAL_FENCE();
+                int cached = cache_ready(t);
+                if (cached) {
+                    if (t->n[c] >= cache_cap(c)) cache_drain(t, c, cache_cap(c) / 2);
+                    t->blocks[c][t->n[c]++] = p;
+                }
+                SIGNAL_FENCE();
+                t->busy = 0;
+                if (cached) return;
+            }
+        }
+    }
+    heap_free(&s_heap, p);
+}
+
 NH_EXPORT void AO_malloc_enable_mmap(void) { STORE(&s_heap.mmap_enabled, 1); }
+
+/* Returns the calling thread's cached blocks, and the cache itself, to the shared heap (for example
+   before the heap is inspected from C#); the next call makes a new cache. Does nothing in a signal
+   handler that interrupted AO_malloc/AO_free. */
+NH_EXPORT void nh_ao_thread_flush(void)
+{
+    nh_cache *t = t_cache;
+    if (t == NULL || t->busy) return;
+    t->busy = 1;
+    SIGNAL_FENCE();
+    cache_flush_all(t);
+    if (t->registered) pthread_setspecific(s_cache_key, NULL);
+    t_cache = NULL;
+    SIGNAL_FENCE();
+    heap_free(&s_heap, t);
+}
 
 /* The process-wide heap's header, for a C# LockFreeHeap that shares it (LockFreeHeap.Attach). */
 NH_EXPORT void *nh_ao_heap(void) { return &s_heap; }
