@@ -499,6 +499,25 @@ static void *heap_malloc(nh_heap *h, size_t size)
     return LOAD(&h->mmap_enabled) ? large_allocate(h, size) : NULL;
 }
 
+/* Pushes the k blocks b[0..k-1] (live blocks of superblock u) on its avail chain with one CAS. */
+static void free_chain(nh_heap *h, uint32_t u, void **b, uint32_t k)
+{
+    nh_desc *d = h->descs + u;
+    uint8_t *sb = unit_base(h, u);
+    uint32_t size = d->block_size;
+    for (uint32_t i = 0; i + 1 < k; i++) *(uint32_t *)b[i] = (uint32_t)(((uint8_t *)b[i + 1] - sb) / size);
+    uint32_t first = (uint32_t)(((uint8_t *)b[0] - sb) / size);
+    uint64_t a = LOAD(&d->anchor), na;
+    do {
+        STORE((uint32_t *)b[k - 1], avail_of(a));
+        na = with_avail(a, first) + k * NH_COUNT_ONE + NH_TAG_ONE;
+        if (state_of(a) == ST_FULL) na = with_state(na, ST_PARTIAL);
+        if (count_of(na) == d->max_count) na = with_state(na, ST_EMPTY);
+    } while (!cas64(&d->anchor, &a, na));
+    if (state_of(na) == ST_EMPTY) sweep_partial(h, (int)d->size_class, 8);
+    else if (state_of(a) == ST_FULL) list_push(h, (int)d->size_class, u);
+}
+
 static void heap_free(nh_heap *h, void *ptr)
 {
     uint8_t *p = ptr;
@@ -550,6 +569,7 @@ typedef struct nh_cache {
     int registered;
     uint32_t n[NH_SB_CLASSES];
     void *blocks[NH_SB_CLASSES][NH_CACHE_MAX];
+    uint32_t units[NH_SB_CLASSES][NH_CACHE_MAX]; /* the unit of each cached block */
 } nh_cache;
 
 /* One initial-exec TLS word (8 bytes of static TLS: one fs-relative load) points at the thread's cache,
@@ -566,9 +586,15 @@ static inline uint32_t cache_cap(int c)
 
 #define SIGNAL_FENCE() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 
+/* Frees the cached blocks above `keep`; consecutive blocks of one superblock go back as one chain. */
 static void cache_drain(nh_cache *t, int c, uint32_t keep)
 {
-    while (t->n[c] > keep) heap_free(&s_heap, t->blocks[c][--t->n[c]]);
+    while (t->n[c] > keep) {
+        uint32_t top = t->n[c], u = t->units[c][top - 1], first = top - 1;
+        while (first > keep && t->units[c][first - 1] == u) first--;
+        free_chain(&s_heap, u, &t->blocks[c][first], top - first);
+        t->n[c] = first;
+    }
 }
 
 static void cache_flush_all(nh_cache *t)
@@ -628,7 +654,10 @@ static void *cache_refill(nh_cache *t, int c)
         n = malloc_small(&s_heap, c, 1, got);
         if (n == 0) return NULL;
     }
-    for (uint32_t i = 1; i < n; i++) t->blocks[c][t->n[c]++] = got[i];
+    for (uint32_t i = 1; i < n; i++) {
+        t->units[c][t->n[c]] = unit_of(&s_heap, got[i]);
+        t->blocks[c][t->n[c]++] = got[i];
+    }
     return got[0];
 }
 
@@ -666,6 +695,7 @@ NH_EXPORT void AO_free(void *ptr)
                 int cached = cache_ready(t);
                 if (cached) {
                     if (t->n[c] >= cache_cap(c)) cache_drain(t, c, cache_cap(c) / 2);
+                    t->units[c][t->n[c]] = u;
                     t->blocks[c][t->n[c]++] = p;
                 }
                 SIGNAL_FENCE();

@@ -310,7 +310,7 @@ internal static unsafe class LockFreeCore
 
     // ----------------------------------------------------------------------------- partial lists
 
-    private static void ListPush(HeapHeader* h, int c, uint u)
+    internal static void ListPush(HeapHeader* h, int c, uint u)
     {
         ulong* head = PartialHead(h, c);
         ulong old = Volatile.Read(ref *head);
@@ -326,6 +326,13 @@ internal static unsafe class LockFreeCore
     /// <summary>Pops a descriptor (its unit) from class <paramref name="c"/>'s partial list; uint.MaxValue when empty.</summary>
     private static uint ListPop(HeapHeader* h, int c)
     {
+        var none = default(NoPause);
+        return ListPop(h, c, ref none);
+    }
+
+    /// <summary>ListPop with a hook in its ABA window (after reading the next link, before the CAS); for tests.</summary>
+    internal static uint ListPop<TPause>(HeapHeader* h, int c, ref TPause pause) where TPause : struct, IPopPause
+    {
         ulong* head = PartialHead(h, c);
         ulong old = Volatile.Read(ref *head);
         while (true)
@@ -333,6 +340,7 @@ internal static unsafe class LockFreeCore
             uint top = TaggedWord.Offset(old);
             if (top == 0) return uint.MaxValue;
             uint next = Volatile.Read(ref h->Descs[top - 1].Next);
+            pause.AfterReadingNext();
             ulong seen = Interlocked.CompareExchange(ref *head, TaggedWord.Next(old, next), old);
             if (seen == old) return top - 1;
             old = seen;
