@@ -2,18 +2,23 @@
  * atomic_ops_malloc.h for libnativeheap.so: libatomic_ops' AO_malloc interface with its names and
  * signatures (link with -lnativeheap instead of -latomic_ops_gpl).
  *
- * NativeHeap's lock-free heap takes no lock and makes no blocking call, but every call enters .NET
- * code (a reverse P/Invoke transition), and that transition can wait while the runtime's garbage
- * collector has threads stopped, and must not be re-entered on one thread. So AO_MALLOC_IS_LOCK_FREE
- * is NOT defined, and the seed's rules apply: a signal handler may call AO_malloc/AO_free only if it
- * cannot interrupt another call of this library on the same thread. Without AO_malloc_enable_mmap()
- * the heap is a fixed 2 MiB area and requests of just under 64 KiB or more return NULL, as in
- * libatomic_ops. AO_free(NULL) does nothing; AO_free ignores a pointer it does not recognise.
+ * AO_malloc, AO_free and AO_malloc_enable_mmap are C code (native/nh_ao_malloc.c) that never enters
+ * the .NET runtime: Maged Michael's lock-free allocator over the heap format NativeHeap's C#
+ * LockFreeHeap defines (docs/lockfree.md). They take no lock, never wait for another thread, and make
+ * no system call except mmap/munmap (for mapped chunks and large objects, after AO_malloc_enable_mmap),
+ * so they may be called from any thread, from a signal handler (also one that interrupts AO_malloc or
+ * AO_free on the same thread), and while the runtime is stopped for a garbage collection:
+ * AO_MALLOC_IS_LOCK_FREE is defined. Without AO_malloc_enable_mmap() the heap is a fixed 2 MiB area
+ * and requests of more than 65,520 bytes return NULL, as in libatomic_ops. errno is never changed.
+ * AO_free(NULL) does nothing; AO_free ignores (and counts) a pointer it recognises as not a live block.
  */
 #ifndef AO_MALLOC_H
 #define AO_MALLOC_H
 
 #include <stddef.h>
+
+/* Every call is lock-free (not merely 1-lock-free) and safe in signal handlers. */
+#define AO_MALLOC_IS_LOCK_FREE
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,6 +1,9 @@
 /*
- * lockfree_stack.pml: a Promela model of the core of NativeHeap's lock-free heap
- * (src/NativeHeap/LockFree/LockFreeArena.cs) for the spin model checker. Run: bash models/run-spin.sh
+ * lockfree_stack.pml: a Promela model of the tagged Treiber stacks of NativeHeap's lock-free heap (the
+ * per-class partial lists of src/NativeHeap/LockFree/LockFreeCore.cs, ListPush/ListPop, written for the
+ * heap's first version, whose free lists were such stacks; "carve" stands for taking a unit from the
+ * pool) for the spin model checker. michael_anchor.pml models the superblock protocol around them.
+ * Run: bash models/run-spin.sh
  *
  * What is modelled
  *   - NS = 2 shards, each with one list head of one size class. A head is a tagged word: the

@@ -2,7 +2,7 @@
  * test_ao_malloc.c: AO_malloc's interface through libnativeheap.so — sizes and alignment, the fixed
  * heap's limit (requests of just under 64 KiB and more fail until AO_malloc_enable_mmap), several
  * threads allocating and freeing (with blocks freed by another thread than the one that allocated
- * them), errno never changed, and a call from a signal handler that interrupts C code (the rule atomic_ops_malloc.h states).
+ * them), errno never changed, and a call from a signal handler (test_ao_malloc_signal interrupts the calls themselves).
  */
 #include <errno.h>
 #include <pthread.h>

@@ -76,7 +76,7 @@ internal static unsafe class LockFreeThroughput
         Console.WriteLine($"# load average at start: {LoadAverage()}");
 
         string[] workloads = ["pair64", "ring"];
-        int[] threadCounts = [1, 2];
+        int[] threadCounts = [1, 2, 4, 8];
         var results = new Dictionary<(string, int, string), List<double>>();
         // Warm-up: JIT both paths and fault in the memory both heaps will use.
         foreach (string w in workloads)

@@ -1,67 +1,89 @@
-// LockFreeHeap: AO_malloc's contract for .NET, lock-free for every operation and scalable.
+// LockFreeHeap: AO_malloc's contract for .NET: Maged Michael's lock-free allocator (LockFreeCore) over
+// the heap format of LockFreeLayout, which the C path (native/nh_ao_malloc.c) shares.
 //
-// Terms: the *arena* is the fixed heap (2 MiB by default) that serves *small* requests (at most
-// MaxSmallSize bytes, just under 64 KiB) in power-of-two blocks; *large* requests, and small ones
-// the exhausted arena cannot serve, are served by one mmap each once mmap is enabled (EnableMmap),
-// and fail (null) before that. The core algorithm, its invariants and the argument for its
-// correctness and lock-freedom are in LockFreeArena.cs; this file is the public surface: argument
-// checks, the process-wide default instance and the large-object fallback.
+// Terms: the *arena* is the fixed heap (2 MiB by default) that serves requests of at most MaxSmallSize
+// bytes (just under 64 KiB); once mmap is enabled (EnableMmap), small requests the arena cannot serve
+// come from mapped 2 MiB chunks of superblocks, and requests above MaxSmallSize get a mapping of their
+// own (LockFreeLargeObjects). This file is the public surface: argument checks, the process-wide
+// default instance, Validate and Dispose.
 //
-// Invariant: _arena never changes after construction (until Dispose), so the hot paths read only
-// readonly fields of this object and native memory: no managed allocation, no lock, no OS call.
+// Invariant: _h is the heap header while the heap lives and null after Dispose; the hot paths read
+// only that field and native memory: no managed allocation, no lock, no OS call.
 using System.Runtime.CompilerServices;
 using NativeHeap.Os;
+using static NativeHeap.LockFree.LockFreeLayout;
 
 namespace NativeHeap.LockFree;
 
 /// <summary>
-/// A lock-free native heap with the contract of AO_malloc: a fixed arena (2 MiB by default) for
-/// objects up to just under 64 KiB, and mmap for larger ones once enabled. Every operation is
-/// lock-free (some thread always completes an operation in a bounded number of its own steps, however
-/// other threads are delayed or stopped), takes no lock, allocates no managed memory, and makes no OS
-/// call on the small-object path, so it may be called from native threads through
-/// UnmanagedCallersOnly callbacks and from signal handlers. Free-list heads are replicated per
-/// processor, so threads on different processors do not contend.
+/// A lock-free native heap with the contract of AO_malloc: a fixed arena (2 MiB by default) for objects
+/// up to just under 64 KiB, and mmap once enabled. It is Maged Michael's lock-free allocator: 16 KiB
+/// superblocks per size class whose state is one CAS-updated anchor word, per-processor active
+/// superblocks, per-class partial lists, and a shared pool to which empty superblocks return so that
+/// any class can reuse them. Every operation is lock-free, takes no lock, allocates no managed memory
+/// and makes no OS call except mmap/munmap for chunks and large objects once mmap is enabled.
 /// </summary>
 public sealed unsafe partial class LockFreeHeap : IDisposable
 {
     /// <summary>The default arena size: 2 MiB, as AO_malloc's static heap.</summary>
     public const int DefaultHeapSize = 2 << 20;
 
-    /// <summary>Smallest arena accepted: 64 KiB (one block of the largest class).</summary>
+    /// <summary>Smallest arena accepted: 64 KiB.</summary>
     public const int MinHeapSize = 64 << 10;
+
+    /// <summary>The arena size must be a multiple of this (16 KiB, one superblock).</summary>
+    public const int HeapSizeGranularity = UnitSize;
 
     /// <summary>The largest request served from the arena: 64 KiB − 16 bytes ("just under 64 KiB").</summary>
     public const int MaxSmallSize = LockFreeSizeClasses.MaxBlockSize - 16;
 
-    /// <summary>Number of size classes of the arena (16 bytes to 64 KiB, powers of two).</summary>
+    /// <summary>Number of size classes (16 bytes to 64 KiB, powers of two).</summary>
     public const int SizeClassCount = LockFreeSizeClasses.Count;
+
+    private const ulong MaxArenaSize = 16UL << 30;
 
     private static LockFreeHeap? s_default;
     private static nuint s_defaultHeapSize = DefaultHeapSize;
 
-    private readonly LockFreeArena _arena;
-    private int _disposed;
+    private nint _h; // HeapHeader*, 0 after Dispose
+    private readonly bool _owned;
 
     /// <summary>
-    /// Creates a heap with an arena of <paramref name="heapSize"/> bytes (a multiple of 4 KiB, from
-    /// 64 KiB to 16 GiB) and <paramref name="shards"/> replicated free-list heads (0: the number of
-    /// processors rounded up to a power of two; otherwise a power of two up to 256).
+    /// Creates a heap with an arena of <paramref name="heapSize"/> bytes (a multiple of 16 KiB, from
+    /// 64 KiB to 16 GiB) and <paramref name="shards"/> per-processor rows of active superblocks (0: the
+    /// number of processors rounded up to a power of two; otherwise a power of two up to 256).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A size or shard count outside the ranges above.</exception>
-    /// <exception cref="OutOfMemoryException">The arena could not be mapped.</exception>
+    /// <exception cref="OutOfMemoryException">The heap could not be mapped.</exception>
     public LockFreeHeap(nuint heapSize = DefaultHeapSize, int shards = 0)
     {
-        if (!IsValidHeapSize(heapSize)) throw new ArgumentOutOfRangeException(nameof(heapSize), heapSize, "a multiple of 4096 from 64 KiB to 16 GiB");
+        if (!IsValidHeapSize(heapSize)) throw new ArgumentOutOfRangeException(nameof(heapSize), heapSize, "a multiple of 16 KiB from 64 KiB to 16 GiB");
         if (!TryResolveShards(shards, out int n)) throw new ArgumentOutOfRangeException(nameof(shards), shards, "0 or a power of two up to 256");
-        if (!LockFreeArena.TryCreate(heapSize, n, out _arena, out OsError error)) throw new OutOfMemoryException(error.ToString());
+        if (!TryMapHeap(heapSize, n, out HeapHeader* h, out OsError error)) throw new OutOfMemoryException(error.ToString());
+        _h = (nint)h;
+        _owned = true;
     }
 
-    private LockFreeHeap(in LockFreeArena arena) => _arena = arena;
+    private LockFreeHeap(HeapHeader* h, bool owned)
+    {
+        _h = (nint)h;
+        _owned = owned;
+    }
 
     /// <summary>
-    /// Creates a heap like the constructor, reporting failure instead of throwing: false with
-    /// EINVAL for bad arguments, or the mmap error.
+    /// A heap object over an existing heap in the shared format (for example the C library's AO_malloc
+    /// heap, whose header nh_ao_heap() returns). Dispose does not unmap it.
+    /// </summary>
+    internal static LockFreeHeap Attach(void* header)
+    {
+        var h = (HeapHeader*)header;
+        if (h == null || h->Magic != LockFreeLayout.Magic) throw new ArgumentException("not a lock-free heap header", nameof(header));
+        return new LockFreeHeap(h, owned: false);
+    }
+
+    /// <summary>
+    /// Creates a heap like the constructor, reporting failure instead of throwing: false with EINVAL
+    /// for bad arguments, or the mmap error.
     /// </summary>
     public static bool TryCreate(nuint heapSize, int shards, out LockFreeHeap? heap, out OsError error)
     {
@@ -71,8 +93,8 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
             error = new OsError(Libc.EINVAL, $"LockFreeHeap({heapSize} bytes, {shards} shards)");
             return false;
         }
-        if (!LockFreeArena.TryCreate(heapSize, n, out LockFreeArena arena, out error)) return false;
-        heap = new LockFreeHeap(arena);
+        if (!TryMapHeap(heapSize, n, out HeapHeader* h, out error)) return false;
+        heap = new LockFreeHeap(h, owned: true);
         return true;
     }
 
@@ -81,9 +103,9 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
 
     /// <summary>
     /// The process-wide heap, created on first use with the size set by <see cref="TrySetDefaultHeapSize"/>
-    /// (2 MiB if none). Creation is itself lock-free: racing first users each map an arena and all but one unmap theirs.
+    /// (2 MiB if none). Creation is itself lock-free: racing first users each map a heap and all but one unmap theirs.
     /// </summary>
-    /// <exception cref="OutOfMemoryException">The first use could not map the arena.</exception>
+    /// <exception cref="OutOfMemoryException">The first use could not map the heap.</exception>
     public static LockFreeHeap Default
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -92,7 +114,7 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
 
     /// <summary>
     /// Sets the arena size of <see cref="Default"/>; true only before its first use and for a valid
-    /// size (a multiple of 4 KiB from 64 KiB to 16 GiB).
+    /// size (a multiple of 16 KiB from 64 KiB to 16 GiB).
     /// </summary>
     public static bool TrySetDefaultHeapSize(nuint heapSize)
     {
@@ -114,84 +136,120 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
         return winner;
     }
 
-    /// <summary>The core, for tests.</summary>
-    internal ref readonly LockFreeArena Arena => ref _arena;
+    /// <summary>The header, for tests; throws after Dispose.</summary>
+    internal HeapHeader* Header => H;
+
+    private HeapHeader* H
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            var h = (HeapHeader*)_h;
+            if (h == null) ThrowDisposed();
+            return h;
+        }
+    }
 
     /// <summary>Bytes of the arena.</summary>
-    public nuint HeapSize => _arena.ArenaSize;
+    /// <exception cref="ObjectDisposedException">The heap was disposed.</exception>
+    public nuint HeapSize => (nuint)H->ArenaSize;
 
-    /// <summary>Number of replicated free-list heads (shards).</summary>
-    public int ShardCount => _arena.ShardCount;
+    /// <summary>Number of per-processor rows of active superblocks (shards).</summary>
+    /// <exception cref="ObjectDisposedException">The heap was disposed.</exception>
+    public int ShardCount => (int)H->RowMask + 1;
 
     /// <summary>True once <see cref="EnableMmap"/> has been called.</summary>
-    public bool IsMmapEnabled => Volatile.Read(ref _arena.Header->MmapEnabled) != 0;
+    /// <exception cref="ObjectDisposedException">The heap was disposed.</exception>
+    public bool IsMmapEnabled => Volatile.Read(ref H->MmapEnabled) != 0;
 
     /// <summary>
-    /// Lets requests the arena cannot serve (larger than <see cref="MaxSmallSize"/>, or any size
-    /// once the arena is exhausted) be served by mmap, as AO_malloc_enable_mmap does. Irreversible.
+    /// Lets requests the arena cannot serve be served by mmap, as AO_malloc_enable_mmap does: small
+    /// requests from mapped 2 MiB chunks of superblocks, requests above <see cref="MaxSmallSize"/> by a
+    /// mapping each. Irreversible.
     /// </summary>
-    public void EnableMmap() => Volatile.Write(ref _arena.Header->MmapEnabled, 1);
+    /// <exception cref="ObjectDisposedException">The heap was disposed.</exception>
+    public void EnableMmap() => Volatile.Write(ref H->MmapEnabled, 1);
 
     /// <summary>
-    /// Allocates <paramref name="size"/> bytes aligned to 16 (0 gives a 16-byte block); the
-    /// contents are undefined. Returns null when the arena cannot serve the request and mmap is not
-    /// enabled (or mmap fails).
+    /// Allocates <paramref name="size"/> bytes aligned to 16 (0 gives a 16-byte block); the contents are
+    /// undefined. Returns null when the arena cannot serve the request and mmap is not enabled (or mmap fails).
     /// </summary>
+    /// <exception cref="ObjectDisposedException">The heap was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void* Allocate(nuint size)
     {
-        if (size <= MaxSmallSize)
+        HeapHeader* h = H;
+        if (size <= LockFreeSizeClasses.MaxSuperblockSize)
         {
-            byte* p = _arena.TryPopOwn(LockFreeSizeClasses.ClassOf(size));
+            var none = default(NoPause);
+            byte* p = LockFreeCore.Allocate(h, LockFreeSizeClasses.ClassOf(size), ref none);
             if (p != null) return p;
         }
-        return AllocateSlow(size);
+        return AllocateSlow(h, size);
     }
 
+    /// <summary>Allocate with a hook in the anchor pop's ABA window; for tests.</summary>
+    internal void* AllocateForTest<TPause>(nuint size, ref TPause pause) where TPause : struct, IPopPause
+        => LockFreeCore.Allocate(H, LockFreeSizeClasses.ClassOf(size), ref pause);
+
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void* AllocateSlow(nuint size)
+    private static void* AllocateSlow(HeapHeader* h, nuint size)
     {
-        Debug.Assert(_disposed == 0, "LockFreeHeap used after Dispose");
-        if (size <= MaxSmallSize)
+        if (size <= LockFreeSizeClasses.MaxSuperblockSize)
         {
-            byte* p = _arena.AllocateSlow(LockFreeSizeClasses.ClassOf(size));
+            // LockFreeCore.Allocate already used every source of superblocks.
+        }
+        else if (size <= MaxSmallSize)
+        {
+            int c = LockFreeSizeClasses.ClassOf(size);
+            byte* p = LockFreeCore.AllocateRun(h, c, LockFreeSizeClasses.RunUnits(c));
             if (p != null) return p;
         }
-        return IsMmapEnabled ? LockFreeLargeObjects.TryAllocate(_arena, size) : null;
+        return Volatile.Read(ref h->MmapEnabled) != 0 ? LockFreeLargeObjects.TryAllocate(h, size) : null;
     }
 
     /// <summary>
     /// Returns <paramref name="p"/> (from <see cref="Allocate"/> of this heap, or null) to the heap.
     /// A pointer recognisably not from this heap is ignored and counted (see <see cref="TryFree"/>).
     /// </summary>
+    /// <exception cref="ObjectDisposedException">The heap was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Free(void* p) => TryFree(p);
 
     /// <summary>
-    /// Returns <paramref name="p"/> to the heap; true on success (and for null). False, changing
-    /// nothing but a counter, when <paramref name="p"/> is recognisably not a live block of this
-    /// heap: inside the arena but not the start of a block, the block on top of its free list (an
-    /// immediate double free), or outside the arena without this heap's large-object header. Other
-    /// bad pointers (older double frees, pointers into unmapped memory) are undefined behaviour.
+    /// Returns <paramref name="p"/> to the heap; true on success (and for null). False, changing nothing
+    /// but a counter, when <paramref name="p"/> is recognisably not a live block of this heap: inside a
+    /// unit of the heap but not the start of a block, in a unit that holds no blocks, the block a
+    /// superblock would hand out next (an immediate double free), a run already freed, or outside the
+    /// heap without this heap's large-object header. Other bad pointers (older double frees, pointers
+    /// into unmapped memory) are undefined behaviour.
     /// </summary>
+    /// <exception cref="ObjectDisposedException">The heap was disposed.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryFree(void* p)
     {
-        if (_arena.TryFree((byte*)p, out bool inside)) return true;
-        return FreeSlow(p, inside);
+        HeapHeader* h = H;
+        uint u = LockFreeCore.UnitOf(h, (byte*)p);
+        if (u != uint.MaxValue && LockFreeCore.Free(h, (byte*)p, u)) return true;
+        return FreeSlow(h, p, u);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool FreeSlow(void* p, bool inside)
+    private static bool FreeSlow(HeapHeader* h, void* p, uint u)
     {
         if (p == null) return true;
-        if (!inside && LockFreeLargeObjects.TryFree(_arena, p)) return true;
-        _arena.CountRejectedFree();
+        if (u == uint.MaxValue && LockFreeLargeObjects.TryFree(h, p)) return true;
+        Interlocked.Increment(ref h->RejectedFrees);
         return false;
     }
 
     /// <summary>True when <paramref name="p"/> lies inside this heap's arena.</summary>
-    public bool ArenaContains(void* p) => (nuint)((byte*)p - _arena.ArenaBase) < _arena.ArenaSize;
+    /// <exception cref="ObjectDisposedException">The heap was disposed.</exception>
+    public bool ArenaContains(void* p)
+    {
+        HeapHeader* h = H;
+        return (ulong)((byte*)p - h->Arena) < h->ArenaSize;
+    }
 
     /// <summary>The size class that serves <paramref name="size"/> bytes from the arena, or −1 when larger than <see cref="MaxSmallSize"/>.</summary>
     public static int SizeClassOf(nuint size) => size <= MaxSmallSize ? LockFreeSizeClasses.ClassOf(size) : -1;
@@ -204,34 +262,34 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
     }
 
     /// <summary>
-    /// Checks the heap's free lists, page table and block counts, and returns its statistics.
-    /// Call only when no other thread is using the heap; allocates managed memory.
+    /// Checks the heap's pool, descriptors, anchors, active words and partial lists, and returns its
+    /// statistics. Call only when no other thread is using the heap; allocates managed memory.
     /// </summary>
     /// <exception cref="InvalidOperationException">The structures are inconsistent (heap corruption).</exception>
-    public LockFreeHeapStats Validate()
-    {
-        var free = new long[SizeClassCount];
-        var net = new long[SizeClassCount];
-        string? problem = _arena.Validate(free, net);
-        if (problem != null) throw new InvalidOperationException("LockFreeHeap is inconsistent: " + problem);
-        ArenaHeader* h = _arena.Header;
-        return new LockFreeHeapStats(_arena.ArenaSize, (nuint)Volatile.Read(ref h->Top), _arena.ShardCount, free, net,
-            Volatile.Read(ref h->LargeCount), Volatile.Read(ref h->LargeBytes), Volatile.Read(ref h->RejectedFrees));
-    }
+    /// <exception cref="ObjectDisposedException">The heap was disposed.</exception>
+    public LockFreeHeapStats Validate() => LockFreeValidator.Validate(H);
 
     /// <summary>
-    /// Unmaps the arena. Only when no thread uses the heap any more; blocks from it become invalid
-    /// and large objects not yet freed stay mapped (leaked). Does nothing for <see cref="Default"/>.
+    /// Unmaps the heap (arena, chunks and metadata). Only when no thread uses the heap any more; blocks
+    /// from it become invalid, large objects not yet freed stay mapped (leaked), and every later call on
+    /// this object throws <see cref="ObjectDisposedException"/>. Does nothing for <see cref="Default"/>,
+    /// for an attached heap only forgets it, and does nothing the second time.
     /// </summary>
     public void Dispose()
     {
         if (ReferenceEquals(this, Volatile.Read(ref s_default))) return;
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _arena.Release();
+        var h = (HeapHeader*)Interlocked.Exchange(ref _h, 0);
+        if (h == null || !_owned) return;
+        LockFreeCore.UnmapChunks(h);
+        h->Magic = 0;
+        OsMemory.TryUnmap(h, (nuint)h->MappingSize, out _);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowDisposed() => throw new ObjectDisposedException(nameof(LockFreeHeap));
+
     private static bool IsValidHeapSize(nuint size)
-        => size % OsMemory.PageSize == 0 && size >= MinHeapSize && size <= LockFreeArena.MaxArenaSize;
+        => size % UnitSize == 0 && size >= MinHeapSize && size <= MaxArenaSize;
 
     private static bool TryResolveShards(int shards, out int n)
     {
@@ -242,5 +300,46 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
         }
         n = shards;
         return shards > 0 && shards <= 256 && (shards & (shards - 1)) == 0;
+    }
+
+    /// <summary>Maps and lays out a heap (LockFreeLayout): zero-filled memory is an empty heap.</summary>
+    private static bool TryMapHeap(nuint heapSize, int rows, out HeapHeader* header, out OsError error)
+    {
+        uint arenaUnits = (uint)(heapSize >> UnitShift);
+        uint chunkBase = (arenaUnits + 63) & ~63u;
+        nuint units = chunkBase + (nuint)MaxChunks * ChunkUnits;
+        nuint off = (nuint)sizeof(HeapHeader);
+        nuint actives = off; off += (nuint)rows * ActiveRowWords * 8;
+        nuint partial = off; off += SuperblockClassCount * PartialStrideWords * 8;
+        nuint chunks = off; off += MaxChunks * 8;
+        nuint hash = off; off += ChunkHashSlots * 8;
+        nuint bitmap = off; off += units / 64 * 8;
+        off = (off + 63) & ~(nuint)63;
+        nuint descs = off; off += units * (nuint)sizeof(Descriptor);
+        nuint arena = (off + UnitSize - 1) & ~(nuint)(UnitSize - 1);
+        nuint mapping = arena + heapSize;
+        if (!OsMemory.TryMapAligned(mapping, UnitSize, out void* p, out error))
+        {
+            header = null;
+            return false;
+        }
+        var b = (byte*)p;
+        var h = (HeapHeader*)p;
+        h->Arena = b + arena;
+        h->Descs = (Descriptor*)(b + descs);
+        h->Bitmap = (ulong*)(b + bitmap);
+        h->Actives = (ulong*)(b + actives);
+        h->Partial = (ulong*)(b + partial);
+        h->Chunks = (byte**)(b + chunks);
+        h->ChunkHash = (ulong*)(b + hash);
+        h->ArenaUnits = arenaUnits;
+        h->ChunkUnitBase = chunkBase;
+        h->MaxChunks = MaxChunks;
+        h->RowMask = (uint)rows - 1;
+        h->MappingSize = mapping;
+        h->ArenaSize = heapSize;
+        Volatile.Write(ref h->Magic, LockFreeLayout.Magic);
+        header = h;
+        return true;
     }
 }

@@ -4,14 +4,16 @@ namespace NativeHeap.LockFree;
 /// <summary>Statistics of a <see cref="LockFreeHeap"/>, taken by <see cref="LockFreeHeap.Validate"/>.</summary>
 public sealed class LockFreeHeapStats
 {
-    internal LockFreeHeapStats(nuint heapSize, nuint carvedBytes, int shardCount, long[] freeBlocks, long[] netBlocks,
-        long largeObjects, long largeBytes, long rejectedFrees)
+    internal LockFreeHeapStats(nuint heapSize, long unitsInUse, long arenaUnitsInUse, int chunks, int shardCount,
+        long[] freeBlocks, long[] blocks, long largeObjects, long largeBytes, long rejectedFrees)
     {
         HeapSize = heapSize;
-        CarvedBytes = carvedBytes;
+        UnitsInUse = unitsInUse;
+        ArenaUnitsInUse = arenaUnitsInUse;
+        Chunks = chunks;
         ShardCount = shardCount;
         FreeBlocks = freeBlocks;
-        Blocks = netBlocks;
+        Blocks = blocks;
         LargeObjects = largeObjects;
         LargeBytes = largeBytes;
         RejectedFrees = rejectedFrees;
@@ -20,38 +22,36 @@ public sealed class LockFreeHeapStats
     /// <summary>Bytes of the arena.</summary>
     public nuint HeapSize { get; }
 
-    /// <summary>Bytes of the arena cut into blocks so far (the rest has never been used).</summary>
-    public nuint CarvedBytes { get; }
+    /// <summary>Bytes of one unit (a superblock; runs are 1, 2 or 4 units).</summary>
+    public static int UnitSize => LockFreeLayout.UnitSize;
 
-    /// <summary>Number of replicated free-list heads.</summary>
+    /// <summary>Units taken from the pool (arena and chunks): superblocks and runs.</summary>
+    public long UnitsInUse { get; }
+
+    /// <summary>Units of the arena taken from the pool.</summary>
+    public long ArenaUnitsInUse { get; }
+
+    /// <summary>Mapped 2 MiB chunks of superblocks (after EnableMmap).</summary>
+    public int Chunks { get; }
+
+    /// <summary>Number of per-processor rows of active superblocks.</summary>
     public int ShardCount { get; }
 
-    /// <summary>Per size class, blocks on the free lists.</summary>
+    /// <summary>Per size class, free blocks in superblocks of that class (runs have none).</summary>
     public IReadOnlyList<long> FreeBlocks { get; }
 
-    /// <summary>Per size class, blocks that exist (free + allocated).</summary>
+    /// <summary>Per size class, blocks that exist (free + allocated): the capacity of its superblocks, or its live runs.</summary>
     public IReadOnlyList<long> Blocks { get; }
 
     /// <summary>Per size class, blocks allocated (Blocks − FreeBlocks).</summary>
     public long LiveBlocks(int sizeClass) => Blocks[sizeClass] - FreeBlocks[sizeClass];
 
-    /// <summary>Live objects served by mmap.</summary>
+    /// <summary>Live objects served by a mapping of their own.</summary>
     public long LargeObjects { get; }
 
-    /// <summary>Bytes mapped for live mmap-served objects.</summary>
+    /// <summary>Bytes mapped for those objects.</summary>
     public long LargeBytes { get; }
 
     /// <summary>Frees rejected because the pointer was recognisably not a live block of the heap.</summary>
     public long RejectedFrees { get; }
-
-    /// <summary>Bytes of the arena on the free lists.</summary>
-    public nuint FreeBytes
-    {
-        get
-        {
-            nuint sum = 0;
-            for (int c = 0; c < FreeBlocks.Count; c++) sum += (nuint)FreeBlocks[c] * LockFreeHeap.SizeClassBlockSize(c);
-            return sum;
-        }
-    }
 }

@@ -63,7 +63,7 @@ public sealed unsafe class LockFreeHeapTests
     }
 
     [Fact]
-    public void ExhaustedArenaReturnsNullThenMmapOnceEnabled()
+    public void ExhaustedArenaReturnsNullThenChunksOnceEnabled()
     {
         using var heap = new LockFreeHeap(LockFreeHeap.MinHeapSize, shards: 1);
         var live = new List<nint>();
@@ -73,39 +73,43 @@ public sealed unsafe class LockFreeHeapTests
             if (p == null) break;
             live.Add((nint)p);
         }
-        Assert.Equal(64, live.Count); // 64 KiB of 1 KiB blocks
+        Assert.Equal(64, live.Count); // four 16 KiB superblocks of 1 KiB blocks
         Assert.True(heap.Allocate(16) == null);
         heap.EnableMmap();
         void* overflow = heap.Allocate(16);
         Assert.True(overflow != null);
         Assert.False(heap.ArenaContains(overflow));
+        LockFreeHeapStats stats = heap.Validate();
+        Assert.Equal(1, stats.Chunks);                 // from a mapped chunk of superblocks,
+        Assert.Equal(0, stats.LargeObjects);           // not a mapping of its own
         Assert.True(heap.TryFree(overflow));
         foreach (nint p in live) heap.Free((void*)p);
         heap.Validate();
     }
 
     [Fact]
-    public void FreedLargeBlocksServeSmallerClasses()
+    public void FreedSuperblocksServeEveryClass()
     {
-        // A 64 KiB arena filled with one 64 KiB block; once freed it must serve 16-byte and 8 KiB requests.
+        // A 64 KiB arena filled with 16-byte blocks; once they are freed it must serve a 64 KiB request,
+        // then (freed again) four 16 KiB ones, then 16-byte blocks again: empty superblocks go back to the pool.
         using var heap = new LockFreeHeap(LockFreeHeap.MinHeapSize, shards: 2);
+        var small = new List<nint>();
+        for (void* p; (p = heap.Allocate(16)) != null;) small.Add((nint)p);
+        Assert.Equal(4 * 1024, small.Count);
+        Assert.True(heap.Allocate(LockFreeHeap.MaxSmallSize) == null);
+        foreach (nint p in small) heap.Free((void*)p);
+
         void* big = heap.Allocate(LockFreeHeap.MaxSmallSize);
         Assert.True(big != null);
         Assert.True(heap.Allocate(16) == null);
         heap.Free(big);
-
-        void* small = heap.Allocate(16);
-        Assert.True(small != null);
-        Assert.Equal((nint)big, (nint)small);
+        var quarter = new nint[4];
+        for (int i = 0; i < 4; i++) Assert.True((quarter[i] = (nint)heap.Allocate(16 << 10)) != 0);
+        foreach (nint p in quarter) heap.Free((void*)p);
+        for (int i = 0; i < 4 * 1024; i++) Assert.True(heap.Allocate(16) != null, $"16-byte block {i}");
         LockFreeHeapStats stats = heap.Validate();
-        Assert.Equal(0, stats.Blocks[LockFreeHeap.SizeClassCount - 1]);
-        Assert.Equal(65536 / 16, stats.Blocks[0]);
-        Assert.Equal(1, stats.LiveBlocks(0));
-        // The other 15 pages of the split block are 16-byte blocks now too; an 8 KiB block needs two free pages,
-        // which the split did not leave, so it fails: splitting is one-way (no coalescing).
-        Assert.True(heap.Allocate(8192) == null);
-        heap.Free(small);
-        heap.Validate();
+        Assert.Equal(4 * 1024, stats.LiveBlocks(0));
+        Assert.Equal(4, stats.ArenaUnitsInUse);
     }
 
     [Fact]
@@ -118,8 +122,8 @@ public sealed unsafe class LockFreeHeapTests
         byte* a = (byte*)heap.Allocate(100);
         byte* page = (byte*)heap.Allocate(8192);
         Assert.False(heap.TryFree(a + 16));                 // interior of a 128-byte block
-        Assert.False(heap.TryFree(page + 4096));            // second page of an 8 KiB block
-        Assert.False(heap.TryFree(a + (1 << 20)));          // arena page never carved
+        Assert.False(heap.TryFree(page + 4096));            // inside an 8 KiB block
+        Assert.False(heap.TryFree(a + (1 << 20)));          // a unit never taken from the pool
         Assert.True(heap.TryFree(null));
         Assert.True(heap.TryFree(a));
         Assert.False(heap.TryFree(a));                      // immediate double free
@@ -140,6 +144,7 @@ public sealed unsafe class LockFreeHeapTests
         using var heap = new LockFreeHeap(LockFreeHeap.MinHeapSize, shards: 1);
         void* a = heap.Allocate(32);
         void* b = heap.Allocate(32);
+        void* keep = heap.Allocate(32); // keeps the superblock from becoming empty
         heap.Free(a);
         heap.Free(b);
         heap.Validate();
@@ -155,6 +160,7 @@ public sealed unsafe class LockFreeHeapTests
         Assert.Null(h);
         Assert.Equal("EINVAL", error.Name);
         Assert.False(LockFreeHeap.TryCreate(LockFreeHeap.DefaultHeapSize + 1, 0, out _, out _));
+        Assert.False(LockFreeHeap.TryCreate(LockFreeHeap.DefaultHeapSize + 4096, 0, out _, out _)); // not a multiple of 16 KiB
         Assert.False(LockFreeHeap.TryCreate(LockFreeHeap.DefaultHeapSize, 3, out _, out _));
         Assert.Throws<ArgumentOutOfRangeException>(() => new LockFreeHeap(100));
         Assert.True(LockFreeHeap.TryCreate(LockFreeHeap.MinHeapSize, 4, out h, out _));
@@ -175,7 +181,7 @@ public sealed unsafe class LockFreeHeapTests
         Assert.False(two.TryFree(p));
         Assert.False(two.ArenaContains(p));
         Assert.Equal(1, one.Validate().LiveBlocks(2));
-        Assert.Equal(0, two.Validate().Blocks[2]);
+        Assert.Equal(0, two.Validate().UnitsInUse);
         one.Free(p);
     }
 

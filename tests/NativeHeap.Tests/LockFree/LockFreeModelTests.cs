@@ -1,4 +1,5 @@
-// Runs the spin model check of the lock-free core (models/run-spin.sh on models/lockfree_stack.pml):
+// Runs the spin model checks of the lock-free core (models/run-spin.sh on models/lockfree_stack.pml, the
+// tagged stack of the partial lists, and models/michael_anchor.pml, the superblock anchor and pool protocol):
 // safety (no block handed out twice, ownership invariant, a failed CAS implies another's success)
 // and progress (no non-progress cycle), plus the negative controls that prove the checks can fail
 // (without tags spin must find ABA; with a spin lock it must find a non-progress cycle).

@@ -103,7 +103,7 @@ internal sealed unsafe class LockFreeStress
             if (p == 0) return;
             nuint size = (nuint)((long*)p)[1];
             int c = LockFreeHeap.SizeClassOf(size);
-            if (c >= 0 && _heap.ArenaContains((void*)p)) perClass[c]++;
+            if (c >= 0) perClass[c]++; // from the arena or a mapped chunk
             else large++;
         }
         foreach (Worker* w in workers)

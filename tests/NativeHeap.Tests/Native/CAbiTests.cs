@@ -12,6 +12,8 @@ public sealed class CAbiTests
     [InlineData("test_misuse", "misuse")]
     [InlineData("test_mmalloc", "mmalloc")]
     [InlineData("test_ao_malloc", "ao_malloc")]
+    [InlineData("test_ao_malloc_signal", "ao_malloc_signal")]
+    [InlineData("test_ao_malloc_lists", "ao_malloc_lists")]
     [InlineData("test_threads", "threads")]
     [InlineData("test_thread_churn", "thread_churn")]
     [InlineData("test_dlopen", "dlopen")]
