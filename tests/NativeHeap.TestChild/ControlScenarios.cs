@@ -10,8 +10,20 @@ internal static unsafe class ControlScenarios
         {
             case "stats-exact": result = StatsExact(); return true;
             case "stats-cached-bound": result = StatsCachedBound(); return true;
+            case "ctl-fresh": result = Fresh(); return true;
             default: result = null; return false;
         }
+    }
+
+    // Before the first allocation: arena 0 exists (stats.arenas.0.*, arena.0.initialized) and
+    // arenas.narenas agrees with opt.narenas (run with narenas:8).
+    private static string? Fresh()
+    {
+        if (HeapControl.Read("stats.arenas.0.pactive", out ulong pactive) is var st && st != CtlStatus.Ok) return "stats.arenas.0.pactive: " + st;
+        if (pactive != 0) return "pactive " + pactive;
+        if (HeapControl.Read("opt.narenas", out uint opt) != CtlStatus.Ok || opt != 8) return "opt.narenas " + opt;
+        if (HeapControl.Read("arenas.narenas", out uint n) != CtlStatus.Ok || n != 8) return "arenas.narenas " + n;
+        return null;
     }
 
     private static long Allocated()

@@ -68,7 +68,7 @@ internal static unsafe class CtlTree
         t.Act("arena.<i>.purge", x => { if (All(x)) Heap.Purge(); else Heap.PurgeArena(A(x)); }, "purge all unused dirty and muzzy pages now");
         t.Act("arena.<i>.decay", x => { if (All(x)) Heap.Decay(); else Heap.DecayArena(A(x)); }, "purge what the decay schedule says is due");
         t.Act("arena.<i>.reset", x => Heap.ResetArena(NotAll(x)), "free every block of an explicit arena");
-        t.Act("arena.<i>.destroy", x => Heap.DestroyArena(NotAll(x)), "reset and destroy an explicit arena");
+        t.Leaf("arena.<i>.destroy", CtlType.Void, CtlAccess.Execute, DestroyArena, "reset and destroy an explicit arena (EFAULT while a thread's arena is this one)");
         t.Rw("arena.<i>.dirty_decay_ms", CtlType.SSize, x => (ulong)GetDecay(x).Dirty, (x, v) => SetDecay(x, (long)v, null),
             "dirty decay time of the arena (ms; -1 never); for 4096, the default read and every arena written");
         t.Rw("arena.<i>.muzzy_decay_ms", CtlType.SSize, x => (ulong)GetDecay(x).Muzzy, (x, v) => SetDecay(x, null, (long)v),
@@ -77,7 +77,8 @@ internal static unsafe class CtlTree
             (x, v) => SetHooks(NotAll(x), (nint)v), "the arena's extent_hooks_t* (memory source); 4096 reads the automatic arenas' hooks");
 
         // thread.*: the calling thread.
-        t.Rw("thread.arena", CtlType.UInt32, _ => (ulong)Heap.CurrentThreadArena, (_, v) => Heap.CurrentThreadArena = (int)v, "the thread's automatic arena");
+        t.Rw("thread.arena", CtlType.UInt32, _ => (ulong)Heap.CurrentThreadArena, (_, v) => Heap.CurrentThreadArena = v <= int.MaxValue ? (int)v : throw new ArgumentOutOfRangeException(nameof(v)),
+            "the thread's arena: any initialised arena, automatic or made by arenas.create");
         t.Ro("thread.allocated", CtlType.UInt64, _ => Heap.ThreadAllocatedBytes, "bytes the thread allocated (usable sizes)");
         t.Ro("thread.allocatedp", CtlType.Pointer, _ => (ulong)Heap.ThreadAllocatedPointer, "uint64_t* to the thread's allocated counter");
         t.Ro("thread.deallocated", CtlType.UInt64, _ => Heap.ThreadDeallocatedBytes, "bytes the thread freed (usable sizes)");
@@ -193,6 +194,15 @@ internal static unsafe class CtlTree
     {
         if (c.HasNew) HeapControl.RefreshStats();
         c.Old = HeapControl.Snapshot.Epoch;
+        return CtlStatus.Ok;
+    }
+
+    private static CtlStatus DestroyArena(ref CtlCall c)
+    {
+        if (c.WantOld || c.HasNew) return CtlStatus.ReadOnly;
+        int arena = NotAll(c.Index);
+        if (Heap.ArenaThreadCount(arena) != 0) return CtlStatus.Fault;   // jemalloc: EFAULT while threads use it
+        Heap.DestroyArena(arena);
         return CtlStatus.Ok;
     }
 

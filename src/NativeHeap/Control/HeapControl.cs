@@ -19,7 +19,7 @@ namespace NativeHeap;
 /// <remarks>
 /// Errors are returned, never thrown: <see cref="CtlStatus.NotFound"/> for an unknown name or an index
 /// that does not exist, <see cref="CtlStatus.Invalid"/> for a value of the wrong type or size (or an
-/// interior node), <see cref="CtlStatus.ReadOnly"/> for writing a read-only node or reading a
+/// name that stops at an interior node gives NotFound, as jemalloc), <see cref="CtlStatus.ReadOnly"/> for writing a read-only node or reading a
 /// write-only one, <see cref="CtlStatus.TryAgain"/> when a limit is reached (arenas, caches),
 /// <see cref="CtlStatus.Fault"/> when an action failed on the caller's data. On any error nothing is
 /// changed and output values are default. Statistics (<c>stats.*</c>) are those of the last
@@ -93,7 +93,10 @@ public static unsafe class HeapControl
         foreach (Range r in name.AsSpan().Split('.'))
         {
             ReadOnlySpan<char> part = name.AsSpan(r);
-            if (length >= mib.Length || length >= MaxMibLength) return CtlStatus.Invalid;
+            // A MIB buffer shorter than the name: jemalloc's ctl_lookup stops there and returns the
+            // partial MIB (success, *miblenp unchanged); deeper than any name: no such name.
+            if (length >= mib.Length) return CtlStatus.Ok;
+            if (length >= MaxMibLength) return CtlStatus.NotFound;
             if (node.Indexed != null)
             {
                 if (!ulong.TryParse(part, out ulong v) || v > uint.MaxValue) return CtlStatus.NotFound;
@@ -296,13 +299,17 @@ public static unsafe class HeapControl
         CtlStatus st = Resolve(mib, index, out CtlNode? node, out int nIndex);
         if (st != CtlStatus.Ok) return st;
         nuint size = SizeOf(node!.Type);
-        bool wantOld = oldp != null;
-        if (wantOld && oldlenp == null) return CtlStatus.Invalid;
+        // jemalloc's order: the access check first (READONLY / WRITEONLY / NEITHER_READ_NOR_WRITE,
+        // where a non-zero newlen alone counts as a write and a non-null oldlenp alone as a read),
+        // then the sizes.
+        bool readAttempt = oldp != null || oldlenp != null;
+        bool writeAttempt = newp != null || newlen != 0;
+        if (writeAttempt && (node.Access & CtlAccess.Write) == 0) return CtlStatus.ReadOnly;
+        if (readAttempt && (node.Access & CtlAccess.Read) == 0) return CtlStatus.ReadOnly;
+        bool wantOld = oldp != null && oldlenp != null;
         bool hasNew = newp != null;
         CtlType newType = node.NewType ?? node.Type;
         if (hasNew && newlen != SizeOf(newType)) return CtlStatus.Invalid;
-        if (wantOld && (node.Access & CtlAccess.Read) == 0) return CtlStatus.ReadOnly;
-        if (hasNew && (node.Access & CtlAccess.Write) == 0) return CtlStatus.ReadOnly;
         if (!wantOld && !hasNew && (node.Access & CtlAccess.Execute) == 0 && node.Type != CtlType.Void)
         {
             // Reading nothing and writing nothing: only meaningful for actions; jemalloc accepts it for
@@ -345,7 +352,7 @@ public static unsafe class HeapControl
                 node = node.Children[(int)component];
             }
         }
-        if (!node.IsLeaf) return CtlStatus.Invalid;
+        if (!node.IsLeaf) return CtlStatus.NotFound;    // a partial path (jemalloc: ENOENT)
         leaf = node;
         return CtlStatus.Ok;
     }

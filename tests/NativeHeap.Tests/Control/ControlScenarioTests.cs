@@ -31,3 +31,10 @@ public class ControlScenarioTests
         Assert.Contains("___ Begin NativeHeap statistics ___", r.Stderr);   // text, since the bad value was ignored
     }
 }
+
+/// <summary>jemalloc's promises about a heap nothing has used yet, in a fresh process.</summary>
+public class FreshHeapControlTests
+{
+    [Fact]
+    public void ArenaZeroStatisticsAnswerBeforeAnyAllocation() => ChildProcess.AssertOk("ctl-fresh", "narenas:8");
+}

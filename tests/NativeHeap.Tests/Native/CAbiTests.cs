@@ -16,6 +16,7 @@ public sealed class CAbiTests
     [InlineData("test_thread_churn", "thread_churn")]
     [InlineData("test_dlopen", "dlopen")]
     [InlineData("test_mallctl", "mallctl")]
+    [InlineData("test_mallctl_jemalloc", "mallctl_jemalloc")]
     [InlineData("test_memkind", "memkind")]
     public void CTestProgramPasses(string program, string name)
     {
