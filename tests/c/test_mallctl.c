@@ -105,10 +105,10 @@ int main(void)
 
     /* malloc_stats_print through the callback: text, then JSON */
     malloc_stats_print(write_cb, &g_sink, NULL);
-    CHECK(g_sink.calls >= 1 && strstr(g_sink.buf, "___ Begin NativeHeap statistics ___") != NULL);
+    CHECK(g_sink.calls >= 1 && strstr(g_sink.buf, "___ Begin jemalloc statistics ___") != NULL);
     g_sink.len = 0; g_sink.calls = 0; g_sink.buf[0] = 0;
     malloc_stats_print(write_cb, &g_sink, "Jbl");
-    CHECK(g_sink.buf[0] == '{' && strstr(g_sink.buf, "\"nativeheap\"") != NULL && strstr(g_sink.buf, "\"bins\"") == NULL);
+    CHECK(g_sink.buf[0] == '{' && strstr(g_sink.buf, "\"jemalloc\"") != NULL && strstr(g_sink.buf, "\"bins\"") == NULL);
 
     return nh_finish("mallctl");
 }

@@ -69,3 +69,6 @@ internal sealed class CtlNode
         return null;
     }
 }
+
+/// <summary>Thrown by a handler for a value jemalloc refuses with EFAULT (mapped to <see cref="CtlStatus.Fault"/>).</summary>
+internal sealed class CtlFaultException(string message) : Exception(message);

@@ -43,6 +43,8 @@ public enum CtlType : byte
     String,
     /// <summary>A pointer (<c>uint64_t *</c>, <c>extent_hooks_t *</c>...).</summary>
     Pointer,
+    /// <summary>C <c>int64_t</c> (8 bytes, signed).</summary>
+    Int64,
 }
 
 /// <summary>What a node allows (jemalloc's r-, rw, -w, r- with side effect).</summary>

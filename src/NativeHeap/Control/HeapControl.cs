@@ -35,12 +35,47 @@ public static unsafe class HeapControl
 
     private static StatsModel? s_snapshot;
     private static ulong s_epoch;
-    private static readonly Lock s_refreshLock = new();
+    // The ctl lock (jemalloc's ctl_mtx): serialises snapshot refreshes; its counters are stats.mutexes.ctl.
+    private static readonly Core.NativeLock* s_ctlLock = (Core.NativeLock*)Core.StaticMemory.Alloc((nuint)sizeof(Core.NativeLock));
     private static readonly ConcurrentDictionary<string, nint> s_utf8 = new();
 
-    /// <summary>NativeHeap's version string (the <c>version</c> node).</summary>
-    public static string Version { get; } =
-        typeof(HeapControl).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+    /// <summary>
+    /// NativeHeap's version string (the <c>version</c> node), in jemalloc's layout
+    /// "major.minor.patch-commits-gSHA" ("1.0.0-0-g" and the 40-digit commit the library was built
+    /// from, or zeros when the build did not record it). NativeHeap's own number, not jemalloc's: tools
+    /// that parse jemalloc's version keep working, and none is told it talks to jemalloc 5.3.0.
+    /// </summary>
+    public static string Version { get; } = BuildVersion();
+
+    private static string BuildVersion()
+    {
+        System.Reflection.Assembly asm = typeof(HeapControl).Assembly;
+        string number = asm.GetName().Version?.ToString(3) ?? "0.0.0";
+        string? info = (Attribute.GetCustomAttribute(asm, typeof(System.Reflection.AssemblyInformationalVersionAttribute))
+            as System.Reflection.AssemblyInformationalVersionAttribute)?.InformationalVersion;
+        int plus = info?.IndexOf('+') ?? -1;
+        string sha = plus >= 0 ? info![(plus + 1)..] : "";
+        if (sha.Length != 40 || !sha.All(char.IsAsciiHexDigit)) sha = new string('0', 40);
+        return $"{number}-0-g{sha.ToLowerInvariant()}";
+    }
+
+    internal static MutexStats CtlLockStats()
+    {
+        s_ctlLock->Enter();
+        MutexStats m = Heap.ReadLock(s_ctlLock);
+        s_ctlLock->Exit();
+        return m;
+    }
+
+    /// <summary>The ctl lock's counters, read by the refresh that holds it.</summary>
+    internal static MutexStats CtlLockStatsHeld() => Heap.ReadLock(s_ctlLock);
+
+    internal static void ResetCtlLockStats()
+    {
+        s_ctlLock->Enter();
+        s_ctlLock->ResetStats();
+        s_ctlLock->Exit();
+    }
 
     internal static StatsModel Snapshot => Volatile.Read(ref s_snapshot) ?? RefreshStatsCore();
 
@@ -49,11 +84,16 @@ public static unsafe class HeapControl
 
     private static StatsModel RefreshStatsCore()
     {
-        lock (s_refreshLock)
+        s_ctlLock->Enter();
+        try
         {
-            var model = new StatsModel(++s_epoch, Heap.GetStats(), Heap.Options, Version, KindSnapshot());
+            var model = new StatsModel(++s_epoch, Heap.GetStats(), Heap.Options, Version, KindSnapshot(), StatsGlobals.Live());
             Volatile.Write(ref s_snapshot, model);
             return model;
+        }
+        finally
+        {
+            s_ctlLock->Exit();
         }
     }
 
@@ -159,6 +199,41 @@ public static unsafe class HeapControl
         Declare(CtlTree.Root, "", list);
         return list;
     }
+
+    /// <summary>
+    /// The namespace as a Markdown table (name, C type, access, meaning), one row per declared leaf:
+    /// what <c>nheap stats --list</c> prints and docs/control.md holds.
+    /// </summary>
+    public static string FormatNamespaceTable()
+    {
+        var sb = new StringBuilder();
+        sb.Append("| name | type | access | meaning |\n| --- | --- | --- | --- |\n");
+        foreach ((string name, CtlType type, CtlAccess access, string doc) in Declarations())
+            sb.Append("| `").Append(name).Append("` | ").Append(CTypeName(type)).Append(" | ").Append(AccessName(access)).Append(" | ").Append(doc).Append(" |\n");
+        return sb.ToString();
+    }
+
+    /// <summary>The C spelling of a node type, as jemalloc's manual writes it ("—" for actions).</summary>
+    public static string CTypeName(CtlType type) => type switch
+    {
+        CtlType.Void => "—",
+        CtlType.Bool => "bool",
+        CtlType.UInt32 => "unsigned",
+        CtlType.UInt64 => "uint64_t",
+        CtlType.Size => "size_t",
+        CtlType.SSize => "ssize_t",
+        CtlType.Int64 => "int64_t",
+        CtlType.String => "const char *",
+        _ => "pointer",
+    };
+
+    private static string AccessName(CtlAccess access) => access switch
+    {
+        CtlAccess.Read => "r-",
+        CtlAccess.Write => "-w",
+        CtlAccess.ReadWrite => "rw",
+        _ => "x",
+    };
 
     private static void Declare(CtlNode node, string prefix, List<(string, CtlType, CtlAccess, string)> list)
     {
@@ -362,6 +437,10 @@ public static unsafe class HeapControl
         try
         {
             return node.Handler!(ref call);
+        }
+        catch (CtlFaultException)
+        {
+            return CtlStatus.Fault;
         }
         catch (ArgumentOutOfRangeException)
         {

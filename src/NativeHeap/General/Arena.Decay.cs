@@ -95,6 +95,7 @@ internal unsafe partial struct Arena
             {
                 Chunk* c = batch[i]->Chunk;
                 a->PurgeMadvise++;
+                if (from == RunState.Muzzy) a->MuzzyPurgeMadvise++;
                 if (states[i] == from)
                 {
                     batch[i]->Next = refused;
@@ -102,6 +103,7 @@ internal unsafe partial struct Arena
                     continue;
                 }
                 a->PurgedPages += counts[i];
+                if (from == RunState.Muzzy) a->MuzzyPurgedPages += counts[i];
                 InsertFree(a, c, firsts[i], counts[i], states[i], now);
             }
             if (set->AgeHead == null) break;
@@ -117,7 +119,11 @@ internal unsafe partial struct Arena
                 InsertFree(a, r->Chunk, r->Index, r->Pages, from, now);
             }
         }
-        if (didWork) a->PurgeCalls++;
+        if (didWork)
+        {
+            a->PurgeCalls++;
+            if (from == RunState.Muzzy) a->MuzzyPurgeCalls++;
+        }
     }
 
     /// <summary>Unmaps chunks that are entirely clean and free, keeping <paramref name="keep"/> of them. Lock held.</summary>

@@ -29,7 +29,12 @@ public static unsafe partial class Heap
     {
         s_arenas = (Arena**)StaticMemory.Alloc((nuint)(MaxArenas + 1) * (nuint)sizeof(Arena*));
         s_explicitCaches = (ThreadCache**)StaticMemory.Alloc((nuint)MaxThreadCaches * (nuint)sizeof(ThreadCache*));
-        s_autoArenas = o.Arenas > 0 ? o.Arenas : 4 * OsMemory.CpuCount;
+        s_perCpu = o.PerCpuArena != "disabled";
+        // percpu_arena: one automatic arena per CPU unless narenas says otherwise (as jemalloc).
+        s_autoArenas = o.Arenas > 0 ? o.Arenas : s_perCpu ? OsMemory.CpuCount : 4 * OsMemory.CpuCount;
+        s_oversizeThreshold = o.OversizeThreshold;
+        s_newDirtyDecayMs = o.DirtyDecayMs;
+        s_newMuzzyDecayMs = o.MuzzyDecayMs;
         s_arenaCount = s_autoArenas;
         s_defaultSourceId = o.MemorySource is null ? 0 : MemorySources.Register(o.MemorySource);
         // Arena 0 exists from the start (as jemalloc's): stats.arenas.0.* and arena.0.initialized
@@ -85,6 +90,7 @@ public static unsafe partial class Heap
     /// </summary>
     private static Arena* ChooseAutomaticArena()
     {
+        if (s_perCpu) return GetOrCreateAutomatic(CurrentCpuArena());
         int best = 0, bestThreads = int.MaxValue;
         for (int i = 0; i < s_autoArenas; i++)
         {
@@ -110,6 +116,7 @@ public static unsafe partial class Heap
             if (a == null)
             {
                 a = Arena.Create(i, s_defaultSourceId, isExplicit: false, s_options);
+                if (a != null) ApplyNewArenaDecay(a);
                 Volatile.Write(ref *(nint*)&s_arenas[i], (nint)a);
             }
         }
@@ -158,6 +165,7 @@ public static unsafe partial class Heap
             }
             Arena* a = Arena.Create(index, sourceId, isExplicit: true, s_options);
             if (a == null) throw new OutOfMemoryException("NativeHeap: cannot allocate arena metadata");
+            ApplyNewArenaDecay(a);
             Volatile.Write(ref *(nint*)&s_arenas[index], (nint)a);
             if (index == s_arenaCount) Volatile.Write(ref s_arenaCount, index + 1);
             return index;
@@ -179,7 +187,7 @@ public static unsafe partial class Heap
     private static void ResetCore(int index, bool destroy)
     {
         Arena* a = ArenaForIndex(index);
-        if (a->Explicit == 0) throw new ArgumentException($"NativeHeap: arena {index} is automatic; only arenas made by CreateArena can be reset or destroyed", nameof(index));
+        if (a->Explicit == 0 || index == s_oversizeArena) throw new ArgumentException($"NativeHeap: arena {index} is automatic; only arenas made by CreateArena can be reset or destroyed", nameof(index));
         if (destroy && Volatile.Read(ref a->NThreads) != 0)
             throw new InvalidOperationException($"NativeHeap: arena {index} is the arena of {a->NThreads} thread(s) (thread.arena); move them before destroying it");
         // The calling thread's own cache may hold blocks of the arena (thread.arena set to it).
@@ -462,7 +470,13 @@ public static unsafe partial class Heap
             while (s_backgroundEnabled)
             {
                 Thread.Sleep(1000);
-                if (s_backgroundEnabled) Decay();
+                if (s_backgroundEnabled)
+                {
+                    s_backgroundLock->Enter();
+                    Decay();
+                    s_backgroundRuns++;
+                    s_backgroundLock->Exit();
+                }
             }
             lock (s_arenaLock)
             {
