@@ -316,8 +316,9 @@ internal static unsafe class StatsEmitter
                 sb.Append(indent).Append(v.Label).Append(": ").Append(v.Value is "" ? "\"\"" : Format(v.Value)).Append('\n');
                 break;
             case StatsGroup g:
-                // A group of plain values prints on one line when it is short (small/large/huge).
-                if (depth > 0 && g.Items.Count <= 4 && g.Items.All(i => i is StatsValue))
+                // A group of plain values prints on one line when it is short (small/large/huge), as
+                // "small: allocated N, nmalloc N, ..." — tools (and the preload tests) read those lines.
+                if (depth > 0 && g.Items.Count <= 6 && g.Items.All(i => i is StatsValue))
                 {
                     sb.Append(indent).Append(g.Label).Append(':');
                     foreach (StatsValue v in g.Items.Cast<StatsValue>()) sb.Append(' ').Append(v.Label).Append(' ').Append(Format(v.Value)).Append(',');
