@@ -23,4 +23,5 @@ for src in tests/c/test_*.c; do
 done
 # The benchmark loads both allocators with dlopen, so it does not link either.
 gcc "${cflags[@]}" bench/c/nh_bench.c -o "$out/bin/nh_bench" -ldl
+gcc "${cflags[@]}" bench/c/nh_realloc_bench.c -o "$out/bin/nh_realloc_bench" -ldl
 echo "build.sh: built $out/libnativeheap.so and $(ls "$out/bin" | wc -l) C programs in $out/bin"

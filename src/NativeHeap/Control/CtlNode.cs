@@ -7,7 +7,7 @@
 //    ordinal of a named child, or the number itself for an indexed component. Walking a MIB needs
 //    no string work, so a caller translates once (HeapControl.NameToMib) and then reuses the MIB,
 //    changing index components in place (as with jemalloc's mallctlnametomib / mallctlbymib).
-//  - leaf: a node with a Handler; interior nodes have none and answer CtlStatus.Invalid when called.
+//  - leaf: a node with a Handler; interior nodes have none and answer CtlStatus.NotFound when called (jemalloc: ENOENT).
 // Invariants: a node never has both named children and an indexed child; children's names are
 // unique; a leaf has no children; Type/Access describe what Handler accepts.
 namespace NativeHeap.Control;
@@ -69,3 +69,6 @@ internal sealed class CtlNode
         return null;
     }
 }
+
+/// <summary>Thrown by a handler for a value jemalloc refuses with EFAULT (mapped to <see cref="CtlStatus.Fault"/>).</summary>
+internal sealed class CtlFaultException(string message) : Exception(message);

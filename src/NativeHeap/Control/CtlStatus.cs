@@ -12,7 +12,7 @@ public enum CtlStatus
     Ok = 0,
     /// <summary>EPERM: the node cannot be written (read-only), or cannot be read (write-only/execute-only).</summary>
     ReadOnly = 1,
-    /// <summary>ENOENT: no such name, an index out of range, or an arena/cache that does not exist.</summary>
+    /// <summary>ENOENT: no such name (or a partial name: an interior node), an index out of range, or an arena/cache that does not exist.</summary>
     NotFound = 2,
     /// <summary>EAGAIN: the operation could not be done now (e.g. the arena or cache limit was reached); try again later.</summary>
     TryAgain = 11,
@@ -20,7 +20,7 @@ public enum CtlStatus
     OutOfMemory = 12,
     /// <summary>EFAULT: an interface with variable-size data was given a value it cannot use (an invalid memory source, a failed action).</summary>
     Fault = 14,
-    /// <summary>EINVAL: wrong value type or size, an invalid value, or a name that is an interior node.</summary>
+    /// <summary>EINVAL: wrong value type or size, or an invalid value.</summary>
     Invalid = 22,
 }
 
@@ -43,6 +43,8 @@ public enum CtlType : byte
     String,
     /// <summary>A pointer (<c>uint64_t *</c>, <c>extent_hooks_t *</c>...).</summary>
     Pointer,
+    /// <summary>C <c>int64_t</c> (8 bytes, signed).</summary>
+    Int64,
 }
 
 /// <summary>What a node allows (jemalloc's r-, rw, -w, r- with side effect).</summary>

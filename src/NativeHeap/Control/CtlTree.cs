@@ -18,7 +18,7 @@ internal delegate string CtlGetString(ReadOnlySpan<nuint> index);
 internal delegate void CtlSet(ReadOnlySpan<nuint> index, ulong value);
 internal delegate void CtlAct(ReadOnlySpan<nuint> index);
 
-internal static unsafe class CtlTree
+internal static unsafe partial class CtlTree
 {
     internal static readonly CtlNode Root = Build();
 
@@ -68,7 +68,7 @@ internal static unsafe class CtlTree
         t.Act("arena.<i>.purge", x => { if (All(x)) Heap.Purge(); else Heap.PurgeArena(A(x)); }, "purge all unused dirty and muzzy pages now");
         t.Act("arena.<i>.decay", x => { if (All(x)) Heap.Decay(); else Heap.DecayArena(A(x)); }, "purge what the decay schedule says is due");
         t.Act("arena.<i>.reset", x => Heap.ResetArena(NotAll(x)), "free every block of an explicit arena");
-        t.Act("arena.<i>.destroy", x => Heap.DestroyArena(NotAll(x)), "reset and destroy an explicit arena");
+        t.Leaf("arena.<i>.destroy", CtlType.Void, CtlAccess.Execute, DestroyArena, "reset and destroy an explicit arena (EFAULT while a thread's arena is this one)");
         t.Rw("arena.<i>.dirty_decay_ms", CtlType.SSize, x => (ulong)GetDecay(x).Dirty, (x, v) => SetDecay(x, (long)v, null),
             "dirty decay time of the arena (ms; -1 never); for 4096, the default read and every arena written");
         t.Rw("arena.<i>.muzzy_decay_ms", CtlType.SSize, x => (ulong)GetDecay(x).Muzzy, (x, v) => SetDecay(x, null, (long)v),
@@ -77,7 +77,8 @@ internal static unsafe class CtlTree
             (x, v) => SetHooks(NotAll(x), (nint)v), "the arena's extent_hooks_t* (memory source); 4096 reads the automatic arenas' hooks");
 
         // thread.*: the calling thread.
-        t.Rw("thread.arena", CtlType.UInt32, _ => (ulong)Heap.CurrentThreadArena, (_, v) => Heap.CurrentThreadArena = (int)v, "the thread's automatic arena");
+        t.Rw("thread.arena", CtlType.UInt32, _ => (ulong)Heap.CurrentThreadArena, (_, v) => Heap.CurrentThreadArena = v <= int.MaxValue ? (int)v : throw new ArgumentOutOfRangeException(nameof(v)),
+            "the thread's arena: any initialised arena, automatic or made by arenas.create");
         t.Ro("thread.allocated", CtlType.UInt64, _ => Heap.ThreadAllocatedBytes, "bytes the thread allocated (usable sizes)");
         t.Ro("thread.allocatedp", CtlType.Pointer, _ => (ulong)Heap.ThreadAllocatedPointer, "uint64_t* to the thread's allocated counter");
         t.Ro("thread.deallocated", CtlType.UInt64, _ => Heap.ThreadDeallocatedBytes, "bytes the thread freed (usable sizes)");
@@ -112,9 +113,9 @@ internal static unsafe class CtlTree
         t.SA("retained", CtlType.Size, _ => 0);
         t.SA("resident", CtlType.Size, StatsModel.ArenaResident);
         t.SA("nchunks", CtlType.Size, a => a.Chunks);
-        t.SA("dirty_npurge", CtlType.UInt64, a => a.PurgePasses);
-        t.SA("dirty_nmadvise", CtlType.UInt64, a => a.PurgeCalls);
-        t.SA("dirty_purged", CtlType.UInt64, a => a.PurgedPages);
+        t.SA("dirty_npurge", CtlType.UInt64, a => a.PurgePasses - a.MuzzyPurgePasses);
+        t.SA("dirty_nmadvise", CtlType.UInt64, a => a.PurgeCalls - a.MuzzyPurgeCalls);
+        t.SA("dirty_purged", CtlType.UInt64, a => a.PurgedPages - a.MuzzyPurgedPages);
         t.SA("small.allocated", CtlType.Size, a => a.SmallAllocated);
         t.SA("small.nmalloc", CtlType.UInt64, a => a.SmallNMalloc);
         t.SA("small.ndalloc", CtlType.UInt64, a => a.SmallNDalloc);
@@ -164,6 +165,7 @@ internal static unsafe class CtlTree
         t.SK("source_failures", CtlType.UInt64, k => k.SourceFailures);
         t.SK("dirty_decay_ms", CtlType.SSize, k => k.DirtyDecayMs);
         t.SK("muzzy_decay_ms", CtlType.SSize, k => k.MuzzyDecayMs);
+        DeclareJemalloc(t);
         return t.Root;
     }
 
@@ -196,6 +198,15 @@ internal static unsafe class CtlTree
         return CtlStatus.Ok;
     }
 
+    private static CtlStatus DestroyArena(ref CtlCall c)
+    {
+        if (c.WantOld || c.HasNew) return CtlStatus.ReadOnly;
+        int arena = NotAll(c.Index);
+        if (Heap.ArenaThreadCount(arena) != 0) return CtlStatus.Fault;   // jemalloc: EFAULT while threads use it
+        Heap.DestroyArena(arena);
+        return CtlStatus.Ok;
+    }
+
     private static CtlStatus CreateArena(ref CtlCall c)
     {
         IMemorySource? source = c.HasNew && c.New != 0 ? ExtentHooks.SourceFor((nint)c.New) : null;
@@ -214,7 +225,8 @@ internal static unsafe class CtlTree
 
     private static void SetDecay(ReadOnlySpan<nuint> x, long? dirty, long? muzzy)
     {
-        if (dirty < -1 || muzzy < -1) throw new ArgumentException("NativeHeap: decay times must be -1 or more");
+        // jemalloc answers EFAULT for a decay time below -1 (arena_decay_ms_set fails).
+        if (dirty < -1 || muzzy < -1) throw new CtlFaultException("NativeHeap: decay times must be -1 or more");
         if (!All(x))
         {
             (long d, long m) = Heap.GetArenaDecay(A(x));
@@ -317,6 +329,14 @@ internal static unsafe class CtlTree
             => Ro("stats.arenas.<i>.lextents.<j>." + name, type,
                 x => (ulong)get(HeapControl.Snapshot.Arena((int)x[0])!.LargeClass((int)x[1], (long)SizeClasses.s_sizes[SizeClasses.NBins + (int)x[1]])),
                 "per-large-class statistic " + name);
+
+        /// <summary>A free-run statistic under stats.arenas.&lt;i&gt;.extents.&lt;j&gt; (null list: always 0, e.g. retained).</summary>
+        public void SE(string name, Func<ArenaStats, IReadOnlyList<long>?> get)
+            => Ro("stats.arenas.<i>.extents.<j>." + name, CtlType.Size, x =>
+            {
+                IReadOnlyList<long>? l = get(HeapControl.Snapshot.Arena((int)x[0])!);
+                return l == null || (int)x[1] >= l.Count ? 0 : (ulong)l[(int)x[1]];
+            }, name == "nretained" || name == "retained_bytes" ? "retained runs (none: NativeHeap unmaps): 0" : "free runs of page-size class j: " + name);
 
         /// <summary>A per-kind statistic under stats.kinds.&lt;i&gt;.</summary>
         public void SK(string name, CtlType type, Func<KindStats, long> get)

@@ -6,7 +6,7 @@
 //  - C# → C: TableFor(source) returns an extent_hooks_t* whose functions call the managed source; the
 //    table is followed by the source's registry id, so one set of trampolines serves every source.
 //    Reading arena.0.extent_hooks from C therefore gives working default hooks that a program can wrap,
-//    as jemalloc users do.
+//    or copy and partly override, as jemalloc users do (a copied table reaches the default source).
 // Invariants: a trampoline table lives for the process (tables are few: one per source read); a
 // trampoline never lets an exception cross into C (it reports failure instead).
 using System.Runtime.InteropServices;
@@ -126,7 +126,20 @@ internal static unsafe class ExtentHooks
         return new CExtentHooksSource((ExtentHooksTable*)table);
     }
 
-    private static IMemorySource Of(ExtentHooksTable* t) => MemorySources.Get(((TrampolineTable*)t)->SourceId);
+    /// <summary>
+    /// The managed source a trampoline serves. A program may copy a table it read (to override a few
+    /// hooks, as jemalloc's users do) and call the copied functions with its own table as the first
+    /// argument, which then has no source id after it: those calls go to the heap's default source,
+    /// as jemalloc's default hooks ignore their table argument.
+    /// </summary>
+    private static IMemorySource Of(ExtentHooksTable* t)
+    {
+        lock (s_lock)
+        {
+            if (s_ours.Contains((nint)t)) return MemorySources.Get(((TrampolineTable*)t)->SourceId);
+        }
+        return MemorySources.Get(Heap.DefaultSourceId);
+    }
 
     private static byte Fail(bool ok) => ok ? (byte)0 : (byte)1;
 

@@ -20,7 +20,7 @@ namespace NativeHeap;
 /// <remarks>
 /// Errors are returned, never thrown: <see cref="CtlStatus.NotFound"/> for an unknown name or an index
 /// that does not exist, <see cref="CtlStatus.Invalid"/> for a value of the wrong type or size (or an
-/// interior node), <see cref="CtlStatus.ReadOnly"/> for writing a read-only node or reading a
+/// name that stops at an interior node gives NotFound, as jemalloc), <see cref="CtlStatus.ReadOnly"/> for writing a read-only node or reading a
 /// write-only one, <see cref="CtlStatus.TryAgain"/> when a limit is reached (arenas, caches),
 /// <see cref="CtlStatus.Fault"/> when an action failed on the caller's data. On any error nothing is
 /// changed and output values are default. Statistics (<c>stats.*</c>) are those of the last
@@ -36,12 +36,47 @@ public static unsafe class HeapControl
 
     private static StatsModel? s_snapshot;
     private static ulong s_epoch;
-    private static readonly Lock s_refreshLock = new();
+    // The ctl lock (jemalloc's ctl_mtx): serialises snapshot refreshes; its counters are stats.mutexes.ctl.
+    private static readonly Core.NativeLock* s_ctlLock = (Core.NativeLock*)Core.StaticMemory.Alloc((nuint)sizeof(Core.NativeLock));
     private static readonly ConcurrentDictionary<string, nint> s_utf8 = new();
 
-    /// <summary>NativeHeap's version string (the <c>version</c> node).</summary>
-    public static string Version { get; } =
-        typeof(HeapControl).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+    /// <summary>
+    /// NativeHeap's version string (the <c>version</c> node), in jemalloc's layout
+    /// "major.minor.patch-commits-gSHA" ("1.0.0-0-g" and the 40-digit commit the library was built
+    /// from, or zeros when the build did not record it). NativeHeap's own number, not jemalloc's: tools
+    /// that parse jemalloc's version keep working, and none is told it talks to jemalloc 5.3.0.
+    /// </summary>
+    public static string Version { get; } = BuildVersion();
+
+    private static string BuildVersion()
+    {
+        System.Reflection.Assembly asm = typeof(HeapControl).Assembly;
+        string number = asm.GetName().Version?.ToString(3) ?? "0.0.0";
+        string? info = (Attribute.GetCustomAttribute(asm, typeof(System.Reflection.AssemblyInformationalVersionAttribute))
+            as System.Reflection.AssemblyInformationalVersionAttribute)?.InformationalVersion;
+        int plus = info?.IndexOf('+') ?? -1;
+        string sha = plus >= 0 ? info![(plus + 1)..] : "";
+        if (sha.Length != 40 || !sha.All(char.IsAsciiHexDigit)) sha = new string('0', 40);
+        return $"{number}-0-g{sha.ToLowerInvariant()}";
+    }
+
+    internal static MutexStats CtlLockStats()
+    {
+        s_ctlLock->Enter();
+        MutexStats m = Heap.ReadLock(s_ctlLock);
+        s_ctlLock->Exit();
+        return m;
+    }
+
+    /// <summary>The ctl lock's counters, read by the refresh that holds it.</summary>
+    internal static MutexStats CtlLockStatsHeld() => Heap.ReadLock(s_ctlLock);
+
+    internal static void ResetCtlLockStats()
+    {
+        s_ctlLock->Enter();
+        s_ctlLock->ResetStats();
+        s_ctlLock->Exit();
+    }
 
     internal static StatsModel Snapshot => Volatile.Read(ref s_snapshot) ?? RefreshStatsCore();
 
@@ -50,11 +85,16 @@ public static unsafe class HeapControl
 
     private static StatsModel RefreshStatsCore()
     {
-        lock (s_refreshLock)
+        s_ctlLock->Enter();
+        try
         {
-            var model = new StatsModel(++s_epoch, Heap.GetStats(), Heap.Options, Version, KindSnapshot());
+            var model = new StatsModel(++s_epoch, Heap.GetStats(), Heap.Options, Version, KindSnapshot(), StatsGlobals.Live());
             Volatile.Write(ref s_snapshot, model);
             return model;
+        }
+        finally
+        {
+            s_ctlLock->Exit();
         }
     }
 
@@ -97,7 +137,10 @@ public static unsafe class HeapControl
             int end = dot < 0 ? name.Length : dot;
             ReadOnlySpan<char> part = name.AsSpan(start, end - start);
             start = end + 1;
-            if (length >= mib.Length || length >= MaxMibLength) return CtlStatus.Invalid;
+            // A MIB buffer shorter than the name: jemalloc's ctl_lookup stops there and returns the
+            // partial MIB (success, *miblenp unchanged); deeper than any name: no such name.
+            if (length >= mib.Length) return CtlStatus.Ok;
+            if (length >= MaxMibLength) return CtlStatus.NotFound;
             if (node.Indexed != null)
             {
                 if (!ulong.TryParse(part, out ulong v) || v > uint.MaxValue) return CtlStatus.NotFound;
@@ -160,6 +203,41 @@ public static unsafe class HeapControl
         Declare(CtlTree.Root, "", list);
         return list;
     }
+
+    /// <summary>
+    /// The namespace as a Markdown table (name, C type, access, meaning), one row per declared leaf:
+    /// what <c>nheap stats --list</c> prints and docs/control.md holds.
+    /// </summary>
+    public static string FormatNamespaceTable()
+    {
+        var sb = new StringBuilder();
+        sb.Append("| name | type | access | meaning |\n| --- | --- | --- | --- |\n");
+        foreach ((string name, CtlType type, CtlAccess access, string doc) in Declarations())
+            sb.Append("| `").Append(name).Append("` | ").Append(CTypeName(type)).Append(" | ").Append(AccessName(access)).Append(" | ").Append(doc).Append(" |\n");
+        return sb.ToString();
+    }
+
+    /// <summary>The C spelling of a node type, as jemalloc's manual writes it ("—" for actions).</summary>
+    public static string CTypeName(CtlType type) => type switch
+    {
+        CtlType.Void => "—",
+        CtlType.Bool => "bool",
+        CtlType.UInt32 => "unsigned",
+        CtlType.UInt64 => "uint64_t",
+        CtlType.Size => "size_t",
+        CtlType.SSize => "ssize_t",
+        CtlType.Int64 => "int64_t",
+        CtlType.String => "const char *",
+        _ => "pointer",
+    };
+
+    private static string AccessName(CtlAccess access) => access switch
+    {
+        CtlAccess.Read => "r-",
+        CtlAccess.Write => "-w",
+        CtlAccess.ReadWrite => "rw",
+        _ => "x",
+    };
 
     private static void Declare(CtlNode node, string prefix, List<(string, CtlType, CtlAccess, string)> list)
     {
@@ -300,13 +378,17 @@ public static unsafe class HeapControl
         CtlStatus st = Resolve(mib, index, out CtlNode? node, out int nIndex);
         if (st != CtlStatus.Ok) return st;
         nuint size = SizeOf(node!.Type);
-        bool wantOld = oldp != null;
-        if (wantOld && oldlenp == null) return CtlStatus.Invalid;
+        // jemalloc's order: the access check first (READONLY / WRITEONLY / NEITHER_READ_NOR_WRITE,
+        // where a non-zero newlen alone counts as a write and a non-null oldlenp alone as a read),
+        // then the sizes.
+        bool readAttempt = oldp != null || oldlenp != null;
+        bool writeAttempt = newp != null || newlen != 0;
+        if (writeAttempt && (node.Access & CtlAccess.Write) == 0) return CtlStatus.ReadOnly;
+        if (readAttempt && (node.Access & CtlAccess.Read) == 0) return CtlStatus.ReadOnly;
+        bool wantOld = oldp != null && oldlenp != null;
         bool hasNew = newp != null;
         CtlType newType = node.NewType ?? node.Type;
         if (hasNew && newlen != SizeOf(newType)) return CtlStatus.Invalid;
-        if (wantOld && (node.Access & CtlAccess.Read) == 0) return CtlStatus.ReadOnly;
-        if (hasNew && (node.Access & CtlAccess.Write) == 0) return CtlStatus.ReadOnly;
         if (!wantOld && !hasNew && (node.Access & CtlAccess.Execute) == 0 && node.Type != CtlType.Void)
         {
             // Reading nothing and writing nothing: only meaningful for actions; jemalloc accepts it for
@@ -349,7 +431,7 @@ public static unsafe class HeapControl
                 node = node.Children[(int)component];
             }
         }
-        if (!node.IsLeaf) return CtlStatus.Invalid;
+        if (!node.IsLeaf) return CtlStatus.NotFound;    // a partial path (jemalloc: ENOENT)
         leaf = node;
         return CtlStatus.Ok;
     }
@@ -359,6 +441,10 @@ public static unsafe class HeapControl
         try
         {
             return node.Handler!(ref call);
+        }
+        catch (CtlFaultException)
+        {
+            return CtlStatus.Fault;
         }
         catch (ArgumentOutOfRangeException)
         {

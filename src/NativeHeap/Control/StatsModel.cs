@@ -9,9 +9,10 @@ namespace NativeHeap.Control;
 
 internal sealed class StatsModel
 {
-    public StatsModel(ulong epoch, HeapStats stats, HeapOptions options, string version, IReadOnlyList<KindEntry>? kinds = null)
+    public StatsModel(ulong epoch, HeapStats stats, HeapOptions options, string version, IReadOnlyList<KindEntry>? kinds = null, StatsGlobals? globals = null)
     {
         Kinds = kinds ?? [];
+        Globals = globals ?? new StatsGlobals();
         Epoch = epoch;
         Stats = stats;
         Options = options;
@@ -24,6 +25,8 @@ internal sealed class StatsModel
     }
 
     public ulong Epoch { get; }
+    /// <summary>Heap-wide figures beyond HeapStats (background thread, global locks, realloc(p, 0)); defaults in fixed models.</summary>
+    public StatsGlobals Globals { get; }
     public HeapStats Stats { get; }
     public HeapOptions Options { get; }
     public string Version { get; }
@@ -52,6 +55,36 @@ internal sealed class StatsModel
         return (a.ActivePages + a.DirtyPages + a.MuzzyPages) * page + hugeActive
                + (long)a.Chunks * General.Chunk.HeaderPages * page + a.HugeCount * page;
     }
+}
+
+/// <summary>Heap-wide figures of a snapshot that HeapStats does not carry.</summary>
+internal sealed record StatsGlobals
+{
+    public int AutomaticArenas { get; init; }
+    public long NewDirtyDecayMs { get; init; } = 10_000;
+    public long NewMuzzyDecayMs { get; init; }
+    public long ZeroReallocs { get; init; }
+    public int BackgroundThreads { get; init; }
+    public long BackgroundRuns { get; init; }
+    public MutexStats CtlLock { get; init; } = MutexStats.Zero;
+    public MutexStats BackgroundLock { get; init; } = MutexStats.Zero;
+    public int CachedClasses { get; init; } = 41;
+    public long ThreadCacheMax { get; init; } = 32768;
+
+    /// <summary>The live heap's figures now.</summary>
+    public static StatsGlobals Live() => new()
+    {
+        AutomaticArenas = Heap.AutomaticArenaCount,
+        NewDirtyDecayMs = Heap.NewArenaDecay.DirtyMs,
+        NewMuzzyDecayMs = Heap.NewArenaDecay.MuzzyMs,
+        ZeroReallocs = Heap.ZeroReallocs,
+        BackgroundThreads = Heap.BackgroundThreads,
+        BackgroundRuns = Heap.BackgroundRuns,
+        CtlLock = HeapControl.CtlLockStatsHeld(),
+        BackgroundLock = Heap.BackgroundLockStats(),
+        CachedClasses = Heap.CachedClassCount,
+        ThreadCacheMax = (long)Heap.ThreadCacheMaxSize,
+    };
 }
 
 /// <summary>One memory kind's statistics in a snapshot.</summary>

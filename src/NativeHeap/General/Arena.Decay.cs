@@ -40,6 +40,11 @@ internal unsafe partial struct Arena
     /// <summary>
     /// Purges runs of state <paramref name="from"/> that entered it at or before <paramref name="limit"/>,
     /// in batches, with the lock released around the source calls. Lock held on entry and exit.
+    /// A dirty run goes muzzy through the source's lazy purge when muzzy decay is on (and not forced);
+    /// when the lazy purge is refused the forced one is tried. A run whose purge the source refuses
+    /// keeps its state and is stamped "now": it is set aside until the pass ends (so one pass never
+    /// asks twice, even with limit = long.MaxValue) and decay retries it one decay period later,
+    /// as jemalloc keeps a refused extent dirty until a later epoch.
     /// </summary>
     internal static void PurgeLocked(Arena* a, RunState from, long limit, bool force = false)
     {
@@ -47,8 +52,10 @@ internal unsafe partial struct Arena
         PageDesc** batch = stackalloc PageDesc*[Batch];
         uint* firsts = stackalloc uint[Batch];
         uint* counts = stackalloc uint[Batch];
+        RunState* states = stackalloc RunState[Batch];
         RunState to = !force && from == RunState.Dirty && a->MuzzyDecayMs != 0 ? RunState.Muzzy : RunState.Clean;
         bool didWork = false;
+        PageDesc* refused = null;      // busy runs the source would not purge, chained through Next
         while (true)
         {
             FreeSet* set = SetOf(a, from);
@@ -77,24 +84,46 @@ internal unsafe partial struct Arena
                 IMemorySource source = MemorySources.Get(c->SourceId);
                 void* addr = (byte*)c + ((nuint)firsts[i] << OsMemory.LgPageSize);
                 nuint bytes = (nuint)counts[i] << OsMemory.LgPageSize;
-                bool ok = to == RunState.Muzzy ? source.TryPurgeLazy(addr, bytes) : source.TryPurgeForced(addr, bytes);
-                if (!ok) counts[i] |= 0x8000_0000;   // purge refused: the run stays as it was
+                RunState got = from;
+                if (to == RunState.Muzzy && source.TryPurgeLazy(addr, bytes)) got = RunState.Muzzy;
+                else if (source.TryPurgeForced(addr, bytes)) got = RunState.Clean;
+                states[i] = got;
             }
             a->Lock.Enter();
             long now = HeapClock.Now();
             for (int i = 0; i < n; i++)
             {
                 Chunk* c = batch[i]->Chunk;
-                bool failed = (counts[i] & 0x8000_0000) != 0;
-                uint count = counts[i] & 0x7fff_ffff;
                 a->PurgeMadvise++;
-                if (!failed) a->PurgedPages += count;
-                // A refused purge leaves the run in its old state, aged as new so it is not retried at once.
-                InsertFree(a, c, firsts[i], count, failed ? from : to, now);
+                if (from == RunState.Muzzy) a->MuzzyPurgeMadvise++;
+                if (states[i] == from)
+                {
+                    batch[i]->Next = refused;
+                    refused = batch[i];
+                    continue;
+                }
+                a->PurgedPages += counts[i];
+                if (from == RunState.Muzzy) a->MuzzyPurgedPages += counts[i];
+                InsertFree(a, c, firsts[i], counts[i], states[i], now);
             }
             if (set->AgeHead == null) break;
         }
-        if (didWork) a->PurgeCalls++;
+        if (refused != null)
+        {
+            long now = HeapClock.Now();
+            while (refused != null)
+            {
+                PageDesc* r = refused;
+                refused = r->Next;
+                r->Next = null;
+                InsertFree(a, r->Chunk, r->Index, r->Pages, from, now);
+            }
+        }
+        if (didWork)
+        {
+            a->PurgeCalls++;
+            if (from == RunState.Muzzy) a->MuzzyPurgeCalls++;
+        }
     }
 
     /// <summary>Unmaps chunks that are entirely clean and free, keeping <paramref name="keep"/> of them. Lock held.</summary>

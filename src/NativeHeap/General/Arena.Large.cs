@@ -1,5 +1,6 @@
 // Arena.Large: large blocks — size classes from 16 KiB up to LargeMax — as page runs inside chunks,
-// including in-place growth into a following free run and in-place shrinking.
+// including in-place growth into the free runs that follow (new blocks are carved from the low end of
+// a free run, so the newest block has the rest of the run above it) and in-place shrinking.
 using NativeHeap.Core;
 using NativeHeap.Os;
 
@@ -80,17 +81,33 @@ internal unsafe partial struct Arena
                 if (a->DirtyDecayMs == 0) PurgeLocked(a, RunState.Dirty, long.MaxValue);
                 return true;
             }
-            uint next = head + oldPages, extra = newPages - oldPages;
-            if (next >= Chunk.PagesPerChunk) return false;
-            PageDesc* run = &c->Pages[next];
-            if (run->Kind != PageKind.Free || run->Pages < extra) return false;
-            RunState state = Carve(a, run, next, extra);
+            // Grow into the free runs that directly follow: one run, or several of different states
+            // (a dirty tail freed by a shrink, then the clean rest of the chunk).
+            uint next = head + oldPages, extra = newPages - oldPages, end = next + extra;
+            if (end > Chunk.PagesPerChunk) return false;
+            uint avail = 0;
+            for (uint at = next; avail < extra && at < Chunk.PagesPerChunk;)
+            {
+                PageDesc* r = &c->Pages[at];
+                if (r->Kind != PageKind.Free) break;
+                avail += r->Pages;
+                at += r->Pages;
+            }
+            if (avail < extra) return false;
+            for (uint at = next; at < end;)
+            {
+                PageDesc* run = &c->Pages[at];
+                uint take = Math.Min(run->Pages, end - at);
+                RunState state = Carve(a, run, at, take);
+                c->Pages[at].Kind = PageKind.Header;
+                c->Pages[at + take - 1].Kind = PageKind.Header;
+                // Bytes gained in place read as zeroes with MALLOCX_ZERO (clean pages already do).
+                if (zero && state != RunState.Clean)
+                    NativeMemory.Clear((byte*)c + ((nuint)at << OsMemory.LgPageSize), (nuint)take << OsMemory.LgPageSize);
+                at += take;
+            }
             a->ActivePages += extra;
-            c->Pages[next].Kind = PageKind.Header;
-            c->Pages[next + extra - 1].Kind = PageKind.Header;
             ChangeClass(a, d, newCls, newPages, cacheable);
-            if (zero && state != RunState.Clean)
-                NativeMemory.Clear((byte*)c + ((nuint)next << OsMemory.LgPageSize), (nuint)extra << OsMemory.LgPageSize);
             return true;
         }
         finally

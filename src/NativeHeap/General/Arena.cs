@@ -31,6 +31,10 @@ internal unsafe partial struct Arena
     internal byte FastFree;          // PageBin entries may be set (tcache on, no checked/junk modes)
     internal long DirtyDecayMs;
     internal long MuzzyDecayMs;
+    internal long CreatedTicks;      // Stopwatch timestamp at creation (stats.arenas.<i>.uptime)
+    internal long MuzzyPurgeCalls;   // the share of PurgeCalls / PurgeMadvise / PurgedPages that purged muzzy runs
+    internal long MuzzyPurgeMadvise;
+    internal long MuzzyPurgedPages;
     internal int DecayTicks;
     internal int NChunks;
     internal int NThreads;           // threads whose cache is attached to this arena
@@ -78,6 +82,7 @@ internal unsafe partial struct Arena
         a->SharesChunks = isExplicit ? (byte)0 : (byte)1;
         a->DirtyDecayMs = o.DirtyDecayMs;
         a->MuzzyDecayMs = o.MuzzyDecayMs;
+        a->CreatedTicks = System.Diagnostics.Stopwatch.GetTimestamp();
         for (int i = 0; i < SizeClasses.NBins; i++) BinOf(a, i)->Class = (ushort)i;
         return a;
     }

@@ -131,14 +131,18 @@ internal unsafe struct FreeSet
     internal static bool Fits(PageDesc* r, uint pages, uint alignPages)
         => r->Pages >= pages && AlignedStart(r, pages, alignPages) != uint.MaxValue;
 
-    /// <summary>The highest aligned start index inside the run that leaves room for the pages, or uint.MaxValue.</summary>
+    /// <summary>
+    /// The lowest aligned start index inside the run that leaves room for the pages, or uint.MaxValue.
+    /// Carving from the low end leaves the rest of the run directly above the new block, so the block
+    /// can later grow in place (xallocx/rallocx), as jemalloc splits extents from their start.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static uint AlignedStart(PageDesc* r, uint pages, uint alignPages)
     {
         uint head = r->Index, end = head + r->Pages;
         if (end - head < pages) return uint.MaxValue;
-        uint s = (end - pages) / alignPages * alignPages;
-        return s >= head ? s : uint.MaxValue;
+        uint s = (head + alignPages - 1) / alignPages * alignPages;
+        return s <= end - pages ? s : uint.MaxValue;
     }
 
 }

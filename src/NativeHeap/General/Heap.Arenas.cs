@@ -29,9 +29,38 @@ public static unsafe partial class Heap
     {
         s_arenas = (Arena**)StaticMemory.Alloc((nuint)(MaxArenas + 1) * (nuint)sizeof(Arena*));
         s_explicitCaches = (ThreadCache**)StaticMemory.Alloc((nuint)MaxThreadCaches * (nuint)sizeof(ThreadCache*));
-        s_autoArenas = o.Arenas > 0 ? o.Arenas : 4 * OsMemory.CpuCount;
+        s_perCpu = o.PerCpuArena != "disabled";
+        // percpu_arena: one automatic arena per CPU unless narenas says otherwise (as jemalloc).
+        s_autoArenas = o.Arenas > 0 ? o.Arenas : s_perCpu ? OsMemory.CpuCount : 4 * OsMemory.CpuCount;
+        s_oversizeThreshold = o.OversizeThreshold;
+        s_newDirtyDecayMs = o.DirtyDecayMs;
+        s_newMuzzyDecayMs = o.MuzzyDecayMs;
         s_arenaCount = s_autoArenas;
         s_defaultSourceId = o.MemorySource is null ? 0 : MemorySources.Register(o.MemorySource);
+        // Arena 0 exists from the start (as jemalloc's): stats.arenas.0.* and arena.0.initialized
+        // answer before any allocation. Only metadata is allocated; chunks come on first use.
+        s_arenas[0] = Arena.Create(0, s_defaultSourceId, isExplicit: false, o);
+    }
+
+    /// <summary>True when the arena's metadata exists (arena.&lt;i&gt;.initialized): arena 0, used automatic arenas, live explicit ones.</summary>
+    internal static bool ArenaInitialized(int index)
+        => ArenaExists(index) && s_arenas[index] != null;
+
+    /// <summary>Threads whose cache is attached to the arena (thread.arena); 0 for an arena not initialised.</summary>
+    internal static int ArenaThreadCount(int index)
+    {
+        Arena* a = ArenaExists(index) ? s_arenas[index] : null;
+        return a == null ? 0 : Volatile.Read(ref a->NThreads);
+    }
+
+    /// <summary>The registry id of the source automatic arenas use (HeapOptions.MemorySource, or the OS).</summary>
+    internal static int DefaultSourceId
+    {
+        get
+        {
+            EnsureInitialized();
+            return s_defaultSourceId;
+        }
     }
 
     /// <summary>Number of arenas (automatic ones plus those created; arenas.narenas).</summary>
@@ -61,6 +90,7 @@ public static unsafe partial class Heap
     /// </summary>
     private static Arena* ChooseAutomaticArena()
     {
+        if (s_perCpu) return GetOrCreateAutomatic(CurrentCpuArena());
         int best = 0, bestThreads = int.MaxValue;
         for (int i = 0; i < s_autoArenas; i++)
         {
@@ -86,6 +116,7 @@ public static unsafe partial class Heap
             if (a == null)
             {
                 a = Arena.Create(i, s_defaultSourceId, isExplicit: false, s_options);
+                if (a != null) ApplyNewArenaDecay(a);
                 Volatile.Write(ref *(nint*)&s_arenas[i], (nint)a);
             }
         }
@@ -134,6 +165,7 @@ public static unsafe partial class Heap
             }
             Arena* a = Arena.Create(index, sourceId, isExplicit: true, s_options);
             if (a == null) throw new OutOfMemoryException("NativeHeap: cannot allocate arena metadata");
+            ApplyNewArenaDecay(a);
             Volatile.Write(ref *(nint*)&s_arenas[index], (nint)a);
             if (index == s_arenaCount) Volatile.Write(ref s_arenaCount, index + 1);
             return index;
@@ -149,12 +181,17 @@ public static unsafe partial class Heap
     public static void ResetArena(int index) => ResetCore(index, destroy: false);
 
     /// <summary>Resets an explicit arena and removes it (arena.&lt;i&gt;.destroy); its index may be reused by <see cref="CreateArena"/>.</summary>
+    /// <exception cref="InvalidOperationException">A thread's arena is this one (thread.arena); jemalloc refuses with EFAULT.</exception>
     public static void DestroyArena(int index) => ResetCore(index, destroy: true);
 
     private static void ResetCore(int index, bool destroy)
     {
         Arena* a = ArenaForIndex(index);
-        if (a->Explicit == 0) throw new ArgumentException($"NativeHeap: arena {index} is automatic; only arenas made by CreateArena can be reset or destroyed", nameof(index));
+        if (a->Explicit == 0 || index == s_oversizeArena) throw new ArgumentException($"NativeHeap: arena {index} is automatic; only arenas made by CreateArena can be reset or destroyed", nameof(index));
+        if (destroy && Volatile.Read(ref a->NThreads) != 0)
+            throw new InvalidOperationException($"NativeHeap: arena {index} is the arena of {a->NThreads} thread(s) (thread.arena); move them before destroying it");
+        // The calling thread's own cache may hold blocks of the arena (thread.arena set to it).
+        if (t_cache != null) ThreadCache.DropArena(t_cache, a);
         lock (s_arenaLock)
         {
             for (int i = 0; i < MaxThreadCaches; i++)
@@ -342,7 +379,13 @@ public static unsafe partial class Heap
         }
     }
 
-    /// <summary>The calling thread's arena index (thread.arena).</summary>
+    /// <summary>
+    /// The calling thread's arena index (thread.arena): any existing arena, automatic or made by
+    /// <see cref="CreateArena"/> (as jemalloc). With an explicit arena the thread's cache keeps blocks
+    /// of it; flush the cache (thread.tcache.flush) before resetting that arena, and move the thread
+    /// elsewhere before destroying it (destroying an arena threads are attached to fails).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The arena does not exist.</exception>
     public static int CurrentThreadArena
     {
         get => CurrentCacheOrThrow()->Arena->Index;
@@ -350,7 +393,7 @@ public static unsafe partial class Heap
         {
             Arena* a = ArenaForIndex(value);
             ThreadCache* tc = CurrentCacheOrThrow();
-            if (a->Explicit != 0) throw new ArgumentException("NativeHeap: a thread's arena must be automatic; use MallocFlags.Arena for explicit arenas", nameof(value));
+            if (tc->Arena == a) return;
             ThreadCache.FlushAll(tc);
             Interlocked.Decrement(ref tc->Arena->NThreads);
             tc->Arena = a;
@@ -427,7 +470,13 @@ public static unsafe partial class Heap
             while (s_backgroundEnabled)
             {
                 Thread.Sleep(1000);
-                if (s_backgroundEnabled) Decay();
+                if (s_backgroundEnabled)
+                {
+                    s_backgroundLock->Enter();
+                    Decay();
+                    s_backgroundRuns++;
+                    s_backgroundLock->Exit();
+                }
             }
             lock (s_arenaLock)
             {

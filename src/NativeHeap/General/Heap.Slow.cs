@@ -225,6 +225,11 @@ public static unsafe partial class Heap
             a = ArenaForIndex(arenaIndex);
             tc = cacheId >= 0 ? ExplicitCache(cacheId) : null;   // explicit arenas never use the thread's cache
         }
+        else if (usize >= s_oversizeThreshold && s_oversizeThreshold != 0)
+        {
+            a = OversizeArena();                                   // opt.oversize_threshold: never cached
+            tc = null;
+        }
         else
         {
             a = own->Arena;
@@ -259,6 +264,7 @@ public static unsafe partial class Heap
         else if (!zero && (s_junk & JunkFill.Alloc) != 0) NativeMemory.Fill(p, usize, 0xa5);
         if (s_checked && cls < SizeClasses.NBins) Debug.Assert(CheckedIsLive(p));
         own->Allocated += usize;
+        if (cls >= SizeClasses.NBins) SamplePeak(own);
         return p;
     }
 
@@ -418,8 +424,11 @@ public static unsafe partial class Heap
         }
         PageDesc* d = FindBlock(c, ptr);
         if (d->Kind == PageKind.Slab) return old;               // small blocks keep their class
-        if (want <= SizeClasses.SmallMax) want = SizeClasses.LargeMin;   // a large block never becomes small in place
+        // A large block never becomes small in place: when even size + extra is a small size, jemalloc's
+        // xallocx refuses (the block keeps its size); otherwise the smallest large class is the floor.
         nuint upper = SizeClasses.RoundUp(target);
+        if (upper != 0 && upper <= SizeClasses.SmallMax) return old;
+        if (want <= SizeClasses.SmallMax) want = SizeClasses.LargeMin;
         if (upper == 0 || upper > Arena.LargeMax) upper = Arena.LargeMax;
         if (want > Arena.LargeMax) return old;
         // Try the largest size in [want, upper] first, then fall back to want.

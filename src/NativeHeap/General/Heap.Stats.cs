@@ -51,9 +51,27 @@ public static unsafe partial class Heap
     /// <summary>A snapshot of one arena's statistics (memory kinds aggregate their arenas with it).</summary>
     internal static ArenaStats GetArenaStats(int index) => ArenaSnapshot(ArenaForIndex(index));
 
+    /// <summary>Slabs in a bin's non-full heap (a pairing heap: Child and Next links). Bin lock held.</summary>
+    private static long CountNodes(PageDesc* root)
+    {
+        if (root == null) return 0;
+        var stack = new Stack<nint>();
+        stack.Push((nint)root);
+        long n = 0;
+        while (stack.Count > 0)
+        {
+            var d = (PageDesc*)stack.Pop();
+            n++;
+            if (d->Child != null) stack.Push((nint)d->Child);
+            if (d->Next != null) stack.Push((nint)d->Next);
+        }
+        return n;
+    }
+
     private static ArenaStats ArenaSnapshot(Arena* a)
     {
         var bins = new BinStats[SizeClasses.NBins];
+        var binLocks = new MutexStats[SizeClasses.NBins];
         long small = 0;
         for (int j = 0; j < SizeClasses.NBins; j++)
         {
@@ -61,8 +79,9 @@ public static unsafe partial class Heap
             b->Lock.Enter();
             long size = (long)SizeClasses.s_sizes[j];
             bins[j] = new BinStats(j, size, SizeClasses.s_slabRegs[j], (long)SizeClasses.s_slabPages[j] * OsMemory.PageSize,
-                b->NMalloc, b->NDalloc, b->NRequests, b->CurRegs, b->CurSlabs, b->NSlabs, b->NFills, b->NFlushes);
+                b->NMalloc, b->NDalloc, b->NRequests, b->CurRegs, b->CurSlabs, b->NSlabs, b->NFills, b->NFlushes, CountNodes(b->Nonfull));
             small += b->CurRegs * size;
+            binLocks[j] = ReadLock(&b->Lock);
             b->Lock.Exit();
         }
         var large = new List<LargeStats>();
@@ -70,6 +89,24 @@ public static unsafe partial class Heap
         a->Lock.Enter();
         try
         {
+            int np = NPageSizeClasses;
+            long[] dirty = new long[np], dirtyBytes = new long[np], muzzy = new long[np], muzzyBytes = new long[np];
+            for (Chunk* c = a->Chunks; c != null; c = c->Next)
+            {
+                for (uint i = Chunk.HeaderPages; i < Chunk.PagesPerChunk;)
+                {
+                    PageDesc* d = &c->Pages[i];
+                    if (d->Pages == 0) break;
+                    if (d->Kind == PageKind.Free && d->State != RunState.Clean)
+                    {
+                        int j = PageClassFloor(d->Pages);
+                        long bytes = (long)d->Pages * OsMemory.PageSize;
+                        if (d->State == RunState.Dirty) { dirty[j]++; dirtyBytes[j] += bytes; }
+                        else { muzzy[j]++; muzzyBytes[j] += bytes; }
+                    }
+                    i += d->Pages;
+                }
+            }
             for (int k = 0; k < Arena.NLarge; k++)
             {
                 if (a->LargeNMalloc[k] == 0) continue;
@@ -97,6 +134,16 @@ public static unsafe partial class Heap
                 HugeCount = a->HugeCount,
                 HugeNMalloc = a->HugeNMalloc,
                 HugeNDalloc = a->HugeNDalloc,
+                UptimeNs = UptimeNs(a),
+                MuzzyPurgePasses = a->MuzzyPurgeCalls,
+                MuzzyPurgeCalls = a->MuzzyPurgeMadvise,
+                MuzzyPurgedPages = a->MuzzyPurgedPages,
+                Lock = ReadLock(&a->Lock),
+                BinLocks = binLocks,
+                DirtyRuns = dirty,
+                DirtyRunBytes = dirtyBytes,
+                MuzzyRuns = muzzy,
+                MuzzyRunBytes = muzzyBytes,
                 DirtyDecayMs = a->DirtyDecayMs,
                 MuzzyDecayMs = a->MuzzyDecayMs,
                 Bins = bins,

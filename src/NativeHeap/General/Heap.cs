@@ -110,6 +110,7 @@ public static unsafe partial class Heap
         if (ptr == null) return Malloc(size);
         if (size == 0)
         {
+            Interlocked.Increment(ref s_zeroReallocs);   // stats.zero_reallocs
             Free(ptr);
             return null;
         }

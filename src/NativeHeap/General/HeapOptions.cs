@@ -84,6 +84,20 @@ public sealed class HeapOptions
     /// </summary>
     public string StatsPrintOptions { get; set; } = "";
 
+    /// <summary>
+    /// <c>opt.percpu_arena</c>: "disabled" (default: threads spread over the automatic arenas by load),
+    /// "percpu" (one automatic arena per CPU; a thread uses the arena of the CPU it runs on, checked
+    /// when its cache refills) or "phycpu" (the same; NativeHeap does not tell hyper-threads apart).
+    /// </summary>
+    public string PerCpuArena { get; set; } = "disabled";
+
+    /// <summary>
+    /// <c>opt.oversize_threshold</c>: requests of at least this many bytes (without an explicit arena) are
+    /// served by one dedicated arena, so big blocks do not fragment the thread arenas (default 8 MiB, as
+    /// jemalloc; 0 turns it off).
+    /// </summary>
+    public nuint OversizeThreshold { get; set; } = 8 * 1024 * 1024;
+
     /// <summary>Memory source of the automatic arenas (default: anonymous mmap). Not settable from the environment.</summary>
     public IMemorySource? MemorySource { get; set; }
 
@@ -127,6 +141,8 @@ public sealed class HeapOptions
             case "background_thread": return TryBool(value, out bool b) && Set(() => BackgroundThread = b);
             case "stats_print": return TryBool(value, out bool sp) && Set(() => StatsPrint = sp);
             case "stats_print_opts": return StatsEmitter.TryParseOptions(value, out _) && Set(() => StatsPrintOptions = value);
+            case "percpu_arena": return value is "disabled" or "percpu" or "phycpu" && Set(() => PerCpuArena = value);
+            case "oversize_threshold": return TryLong(value, 0, out long ot) && Set(() => OversizeThreshold = (nuint)ot);
             case "xmalloc": return TryBool(value, out bool x) && Set(() => Oom = x ? OomBehavior.Abort : OomBehavior.ReturnNull);
             case "junk":
                 switch (value)
@@ -172,6 +188,8 @@ public sealed class HeapOptions
         if (DirtyDecayMs < -1) throw new ArgumentException($"dirty_decay_ms must be -1 or more, not {DirtyDecayMs}");
         if (MuzzyDecayMs < -1) throw new ArgumentException($"muzzy_decay_ms must be -1 or more, not {MuzzyDecayMs}");
         if (Arenas < 0 || Arenas > 4095) throw new ArgumentException($"narenas must be 0..4095, not {Arenas}");
+        if (PerCpuArena is not ("disabled" or "percpu" or "phycpu"))
+            throw new ArgumentException($"percpu_arena must be disabled, percpu or phycpu, not \"{PerCpuArena}\"");
         if (ThreadCacheMax > 2 * 1024 * 1024) throw new ArgumentException($"tcache_max must be at most 2 MiB, not {ThreadCacheMax}");
         if (!StatsEmitter.TryParseOptions(StatsPrintOptions, out _))
             throw new ArgumentException($"stats_print_opts \"{StatsPrintOptions}\" has a character other than J, g, m, a, b, l");

@@ -6,12 +6,23 @@ namespace NativeHeap;
 /// <summary>Statistics of one small size class in one arena (stats.arenas.&lt;i&gt;.bins.&lt;j&gt;).</summary>
 public sealed record BinStats(
     int Index, long Size, int Regions, long SlabSize,
-    long NMalloc, long NDalloc, long NRequests, long CurRegs, long CurSlabs, long NSlabs, long NFills, long NFlushes);
+    long NMalloc, long NDalloc, long NRequests, long CurRegs, long CurSlabs, long NSlabs, long NFills, long NFlushes, long NonfullSlabs = 0);
 
 /// <summary>Statistics of one large size class in one arena (stats.arenas.&lt;i&gt;.lextents.&lt;j&gt;).</summary>
 public sealed record LargeStats(int Index, long Size, long NMalloc, long NDalloc, long CurExtents);
 
-/// <summary>Statistics of one arena (stats.arenas.&lt;i&gt;).</summary>
+/// <summary>Counters of one lock (jemalloc's mutex statistics): acquisitions, contended acquisitions that blocked, contended ones won by spinning, owner switches (not counted: 0), total and longest wait in ns, most threads waiting at once.</summary>
+public sealed record MutexStats(long Ops, long Waits, long SpinAcquired, long OwnerSwitches, long TotalWaitNs, long MaxWaitNs, int MaxThreads)
+{
+    /// <summary>No activity.</summary>
+    public static readonly MutexStats Zero = new(0, 0, 0, 0, 0, 0, 0);
+
+    /// <summary>Sums counters, keeping the larger maxima.</summary>
+    public MutexStats Add(MutexStats o) => new(Ops + o.Ops, Waits + o.Waits, SpinAcquired + o.SpinAcquired, OwnerSwitches + o.OwnerSwitches,
+        TotalWaitNs + o.TotalWaitNs, Math.Max(MaxWaitNs, o.MaxWaitNs), Math.Max(MaxThreads, o.MaxThreads));
+}
+
+/// <summary>Statistics of one arena (stats.arenas.&lt;i&gt;), or of all of them merged.</summary>
 public sealed class ArenaStats
 {
     /// <summary>Arena index.</summary>
@@ -58,6 +69,26 @@ public sealed class ArenaStats
     public IReadOnlyList<BinStats> Bins { get; init; } = [];
     /// <summary>Per large class with any activity, by ascending class index.</summary>
     public IReadOnlyList<LargeStats> Large { get; init; } = [];
+    /// <summary>Nanoseconds since the arena was created (merged: the oldest arena's).</summary>
+    public long UptimeNs { get; init; }
+    /// <summary>The share of PurgePasses that purged muzzy pages (the rest purged dirty ones).</summary>
+    public long MuzzyPurgePasses { get; init; }
+    /// <summary>The share of PurgeCalls (source purge calls) made on muzzy runs.</summary>
+    public long MuzzyPurgeCalls { get; init; }
+    /// <summary>The share of PurgedPages that were muzzy.</summary>
+    public long MuzzyPurgedPages { get; init; }
+    /// <summary>The arena lock's counters (it guards page runs, large blocks and decay).</summary>
+    public MutexStats Lock { get; init; } = MutexStats.Zero;
+    /// <summary>Each bin lock's counters, by small class.</summary>
+    public IReadOnlyList<MutexStats> BinLocks { get; init; } = [];
+    /// <summary>Dirty free runs by page-size class (jemalloc's extents.&lt;j&gt;.ndirty).</summary>
+    public IReadOnlyList<long> DirtyRuns { get; init; } = [];
+    /// <summary>Bytes of the dirty runs of each page-size class.</summary>
+    public IReadOnlyList<long> DirtyRunBytes { get; init; } = [];
+    /// <summary>Muzzy free runs by page-size class.</summary>
+    public IReadOnlyList<long> MuzzyRuns { get; init; } = [];
+    /// <summary>Bytes of the muzzy runs of each page-size class.</summary>
+    public IReadOnlyList<long> MuzzyRunBytes { get; init; } = [];
 
     /// <summary>Small allocations served (stats.arenas.&lt;i&gt;.small.nmalloc).</summary>
     public long SmallNMalloc => Bins.Sum(b => b.NMalloc);
@@ -71,6 +102,18 @@ public sealed class ArenaStats
     public long LargeNDalloc => Large.Sum(l => l.NDalloc);
 
     /// <summary>The statistics of one large class, or zeroes when the class saw no activity.</summary>
+    private static long[] SumLists(IReadOnlyList<ArenaStats> arenas, Func<ArenaStats, IReadOnlyList<long>> get)
+    {
+        var sum = new long[Heap.NPageSizeClasses];
+        foreach (ArenaStats a in arenas)
+        {
+            IReadOnlyList<long> l = get(a);
+            for (int j = 0; j < l.Count && j < sum.Length; j++) sum[j] += l[j];
+        }
+        return sum;
+    }
+
+    /// <summary>Statistics of large class <paramref name="index"/> (zeroes when never used).</summary>
     public LargeStats LargeClass(int index, long size)
     {
         foreach (LargeStats l in Large) if (l.Index == index) return l;
@@ -84,15 +127,15 @@ public sealed class ArenaStats
         var bins = new BinStats[nb];
         for (int j = 0; j < nb; j++)
         {
-            long nm = 0, nd = 0, nr = 0, cr = 0, cs = 0, ns = 0, nf = 0, nfl = 0;
+            long nm = 0, nd = 0, nr = 0, cr = 0, cs = 0, ns = 0, nf = 0, nfl = 0, nn = 0;
             foreach (ArenaStats a in arenas)
             {
                 BinStats b = a.Bins[j];
                 nm += b.NMalloc; nd += b.NDalloc; nr += b.NRequests; cr += b.CurRegs;
-                cs += b.CurSlabs; ns += b.NSlabs; nf += b.NFills; nfl += b.NFlushes;
+                cs += b.CurSlabs; ns += b.NSlabs; nf += b.NFills; nfl += b.NFlushes; nn += b.NonfullSlabs;
             }
             bins[j] = new BinStats(j, (long)Core.SizeClasses.s_sizes[j], Core.SizeClasses.s_slabRegs[j],
-                (long)Core.SizeClasses.s_slabPages[j] * Os.OsMemory.PageSize, nm, nd, nr, cr, cs, ns, nf, nfl);
+                (long)Core.SizeClasses.s_slabPages[j] * Os.OsMemory.PageSize, nm, nd, nr, cr, cs, ns, nf, nfl, nn);
         }
         var large = new SortedDictionary<int, LargeStats>();
         foreach (ArenaStats a in arenas)
@@ -120,6 +163,16 @@ public sealed class ArenaStats
             HugeCount = arenas.Sum(a => a.HugeCount),
             HugeNMalloc = arenas.Sum(a => a.HugeNMalloc),
             HugeNDalloc = arenas.Sum(a => a.HugeNDalloc),
+            UptimeNs = arenas.Count == 0 ? 0 : arenas.Max(a => a.UptimeNs),
+            MuzzyPurgePasses = arenas.Sum(a => a.MuzzyPurgePasses),
+            MuzzyPurgeCalls = arenas.Sum(a => a.MuzzyPurgeCalls),
+            MuzzyPurgedPages = arenas.Sum(a => a.MuzzyPurgedPages),
+            Lock = arenas.Aggregate(MutexStats.Zero, (m, a) => m.Add(a.Lock)),
+            BinLocks = Enumerable.Range(0, nb).Select(j => arenas.Aggregate(MutexStats.Zero, (m, a) => j < a.BinLocks.Count ? m.Add(a.BinLocks[j]) : m)).ToArray(),
+            DirtyRuns = SumLists(arenas, a => a.DirtyRuns),
+            DirtyRunBytes = SumLists(arenas, a => a.DirtyRunBytes),
+            MuzzyRuns = SumLists(arenas, a => a.MuzzyRuns),
+            MuzzyRunBytes = SumLists(arenas, a => a.MuzzyRunBytes),
             DirtyDecayMs = arenas.Count == 0 ? 0 : arenas[0].DirtyDecayMs,
             MuzzyDecayMs = arenas.Count == 0 ? 0 : arenas[0].MuzzyDecayMs,
             Bins = bins,

@@ -183,6 +183,7 @@ internal unsafe struct ThreadCache
         }
         MissFlags(tc)[cls] = 1;
         Event(tc);
+        Heap.OnCacheMiss(tc);
         return p;
     }
 

@@ -73,13 +73,14 @@ public class StatsEmitterTests
         foreach (string opts in new[] { "J", "Jc" })
         {
             using JsonDocument doc = JsonDocument.Parse(Emit(opts));
-            JsonElement root = doc.RootElement.GetProperty("nativeheap");
+            JsonElement root = doc.RootElement.GetProperty("jemalloc");
             Assert.Equal("9.9.9", root.GetProperty("version").GetString());
             Assert.Equal(405_608, root.GetProperty("stats").GetProperty("allocated").GetInt64());
             JsonElement arenas = root.GetProperty("stats.arenas");
             Assert.Equal(2, arenas.GetProperty("5").GetProperty("nthreads").GetInt64() / 2);
             JsonElement mergedBins = arenas.GetProperty("merged").GetProperty("bins");
-            JsonElement bin1 = mergedBins.EnumerateArray().First(b => b.GetProperty("index").GetInt64() == 1);
+            Assert.Equal(36, mergedBins.GetArrayLength());                // every bin, in order (jemalloc's layout)
+            JsonElement bin1 = mergedBins[1];
             Assert.Equal(1001 + 2001, bin1.GetProperty("nmalloc").GetInt64());
             Assert.Equal(36, root.GetProperty("arenas").GetProperty("bin").GetArrayLength());
             Assert.False(root.GetProperty("opt").GetProperty("checked").GetBoolean());
@@ -93,20 +94,20 @@ public class StatsEmitterTests
         string all = Emit("J");
         using (JsonDocument doc = JsonDocument.Parse(Emit("Jg")))
         {
-            JsonElement r = doc.RootElement.GetProperty("nativeheap");
+            JsonElement r = doc.RootElement.GetProperty("jemalloc");
             Assert.False(r.TryGetProperty("version", out _));
             Assert.False(r.TryGetProperty("opt", out _));
             Assert.True(r.TryGetProperty("stats", out _));
         }
         using (JsonDocument doc = JsonDocument.Parse(Emit("Jm")))
         {
-            JsonElement a = doc.RootElement.GetProperty("nativeheap").GetProperty("stats.arenas");
+            JsonElement a = doc.RootElement.GetProperty("jemalloc").GetProperty("stats.arenas");
             Assert.False(a.TryGetProperty("merged", out _));
             Assert.True(a.TryGetProperty("0", out _));
         }
         using (JsonDocument doc = JsonDocument.Parse(Emit("Ja")))
         {
-            JsonElement a = doc.RootElement.GetProperty("nativeheap").GetProperty("stats.arenas");
+            JsonElement a = doc.RootElement.GetProperty("jemalloc").GetProperty("stats.arenas");
             Assert.True(a.TryGetProperty("merged", out _));
             Assert.False(a.TryGetProperty("0", out _));
         }
@@ -133,8 +134,54 @@ public class StatsEmitterTests
         var sw = new StringWriter();
         HeapControl.PrintStats(sw, "J");
         using JsonDocument doc = JsonDocument.Parse(sw.ToString());
-        Assert.True(doc.RootElement.GetProperty("nativeheap").GetProperty("stats").GetProperty("mapped").GetInt64() > 0);
-        Assert.StartsWith("___ Begin NativeHeap statistics ___", HeapControl.FormatStats());
+        Assert.True(doc.RootElement.GetProperty("jemalloc").GetProperty("stats").GetProperty("mapped").GetInt64() > 0);
+        Assert.StartsWith("___ Begin jemalloc statistics ___", HeapControl.FormatStats());
         Heap.Free(p);
+    }
+
+    [Fact]
+    public void JsonHasEveryKeyPathOfJemallocs()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Control", "Data", "jemalloc-5.3-stats-json-paths.txt");
+        string[] wanted = File.ReadAllLines(path).Where(l => l.Length != 0 && l[0] != '#').ToArray();
+        Assert.True(wanted.Length > 200);
+        using JsonDocument doc = JsonDocument.Parse(Emit("J"));
+        var have = new HashSet<string>();
+        Collect(doc.RootElement, "", have);
+        var missing = new List<string>();
+        foreach (string w in wanted)
+        {
+            if (w.Contains("/stats.arenas/merged/"))
+            {
+                foreach (string arena in new[] { "merged", "0", "5" })
+                {
+                    string p = w.Replace("/stats.arenas/merged/", $"/stats.arenas/{arena}/");
+                    if (!have.Contains(p)) missing.Add(p);
+                }
+            }
+            else if (!have.Contains(w)) missing.Add(w);
+        }
+        Assert.True(missing.Count == 0, "missing: " + string.Join(", ", missing));
+        // Arrays have jemalloc's lengths: every bin, large class and page-size class.
+        JsonElement merged = doc.RootElement.GetProperty("jemalloc").GetProperty("stats.arenas").GetProperty("merged");
+        Assert.Equal(36, merged.GetProperty("bins").GetArrayLength());
+        Assert.Equal(196, merged.GetProperty("lextents").GetArrayLength());
+        Assert.Equal(Heap.NPageSizeClasses, merged.GetProperty("extents").GetArrayLength());
+    }
+
+    private static void Collect(JsonElement e, string prefix, HashSet<string> paths)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (JsonProperty p in e.EnumerateObject()) Collect(p.Value, prefix.Length == 0 ? p.Name : prefix + "/" + p.Name, paths);
+                break;
+            case JsonValueKind.Array:
+                foreach (JsonElement item in e.EnumerateArray()) Collect(item, prefix + "[]", paths);
+                break;
+            default:
+                paths.Add(prefix);
+                break;
+        }
     }
 }

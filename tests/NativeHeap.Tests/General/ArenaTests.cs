@@ -141,7 +141,12 @@ public unsafe class ArenaTests
             Assert.Equal(2, Heap.CurrentThreadArena);
             Heap.Free(Heap.Malloc(64));
             int explicitArena = Heap.CreateArena();
-            Assert.Throws<ArgumentException>(() => Heap.CurrentThreadArena = explicitArena);
+            Heap.CurrentThreadArena = explicitArena;         // any arena, as jemalloc's thread.arena
+            Assert.Equal(explicitArena, Heap.CurrentThreadArena);
+            Heap.Free(Heap.Malloc(64));
+            Assert.Throws<InvalidOperationException>(() => Heap.DestroyArena(explicitArena));   // the thread's arena
+            Heap.CurrentThreadArena = 2;
+            Heap.FlushCurrentThreadCache();
             Heap.DestroyArena(explicitArena);
         });
         Heap.Validate();

@@ -74,10 +74,10 @@ public unsafe class ExtendedCallTests
     {
         int arena = Heap.CreateArena();   // an arena of our own: no other test places blocks next to ours
         var flags = MallocFlags.Arena(arena);
-        byte* a = (byte*)Heap.MallocX(64 * 1024, flags);
         byte* b = (byte*)Heap.MallocX(64 * 1024, flags);
-        // Runs are cut from the top of a free run, so b lies just below a.
-        Assert.True(b + 64 * 1024 == a, "test assumption: the second block precedes the first");
+        byte* a = (byte*)Heap.MallocX(64 * 1024, flags);
+        // Runs are cut from the low end of a free run, so a lies just above b.
+        Assert.True(b + 64 * 1024 == a, "test assumption: the second block follows the first");
         for (int i = 0; i < 64 * 1024; i++) b[i] = (byte)i;
         Heap.Free(a);
         nuint grown = Heap.XallocX(b, 128 * 1024, 0, 0);

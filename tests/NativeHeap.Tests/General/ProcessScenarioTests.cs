@@ -78,7 +78,7 @@ public class ProcessScenarioTests
     public void StatsPrintAtExit()
     {
         ChildProcess.Result r = ChildProcess.AssertOk("stats-print", "stats_print:true");
-        Assert.Contains("___ Begin NativeHeap statistics ___", r.Stderr);
+        Assert.Contains("___ Begin jemalloc statistics ___", r.Stderr);
         Assert.Matches(@"\n +\d+ +1024 +[1-9]\d* ", r.Stderr);   // the 1024-byte class's row in a bins table
     }
 }

@@ -18,6 +18,7 @@ public sealed class CAbiTests
     [InlineData("test_thread_churn", "thread_churn")]
     [InlineData("test_dlopen", "dlopen")]
     [InlineData("test_mallctl", "mallctl")]
+    [InlineData("test_mallctl_jemalloc", "mallctl_jemalloc")]
     [InlineData("test_memkind", "memkind")]
     [InlineData("test_memkind_rules", "memkind_rules")]
     [InlineData("test_hbw", "hbw")]

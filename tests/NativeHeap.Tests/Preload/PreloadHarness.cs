@@ -138,7 +138,7 @@ internal static partial class PreloadHarness
         }
     }
 
-    [GeneratedRegex(@"___ Begin NativeHeap statistics ___\n.*?___ End NativeHeap statistics ___\n", RegexOptions.Singleline)]
+    [GeneratedRegex(@"___ Begin jemalloc statistics ___\n.*?--- End jemalloc statistics ---\n", RegexOptions.Singleline)]
     private static partial Regex StatsBlock();
 
     [GeneratedRegex(@"nmalloc\s+([\d,]+)")]

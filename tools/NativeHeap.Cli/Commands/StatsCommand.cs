@@ -26,10 +26,7 @@ internal static unsafe class StatsCommand
         {
             if (result.GetValue(list))
             {
-                Console.WriteLine("| name | type | access | meaning |");
-                Console.WriteLine("| --- | --- | --- | --- |");
-                foreach ((string name, CtlType type, CtlAccess access, string doc) in HeapControl.Declarations())
-                    Console.WriteLine($"| `{name}` | {TypeName(type)} | {AccessName(access)} | {doc} |");
+                Console.Write(HeapControl.FormatNamespaceTable());
                 return 0;
             }
             string opts = (result.GetValue(format) switch
@@ -62,26 +59,6 @@ internal static unsafe class StatsCommand
         return command;
     }
 
-    private static string TypeName(CtlType type) => type switch
-    {
-        CtlType.Void => "—",
-        CtlType.Bool => "bool",
-        CtlType.UInt32 => "unsigned",
-        CtlType.UInt64 => "uint64_t",
-        CtlType.Size => "size_t",
-        CtlType.SSize => "ssize_t",
-        CtlType.String => "const char *",
-        _ => "pointer",
-    };
-
-    private static string AccessName(CtlAccess access) => access switch
-    {
-        CtlAccess.Read => "r-",
-        CtlAccess.Write => "-w",
-        CtlAccess.ReadWrite => "rw",
-        _ => "x",
-    };
-
     private static int PrintNames(string[] names)
     {
         HeapControl.RefreshStats();
@@ -94,7 +71,7 @@ internal static unsafe class StatsCommand
             else if (type == CtlType.String) value = HeapControl.Read(name, out string? s) == CtlStatus.Ok ? s ?? "" : "unreadable";
             else if (type == CtlType.Bool) value = HeapControl.Read(name, out bool b) == CtlStatus.Ok ? (b ? "true" : "false") : "unreadable";
             else if (type == CtlType.UInt32) value = HeapControl.Read(name, out uint u) == CtlStatus.Ok ? u.ToString() : "unreadable";
-            else if (type == CtlType.SSize) value = HeapControl.Read(name, out long l) == CtlStatus.Ok ? l.ToString() : "unreadable";
+            else if (type is CtlType.SSize or CtlType.Int64) value = HeapControl.Read(name, out long l) == CtlStatus.Ok ? l.ToString() : "unreadable";
             else if (type == CtlType.Void) value = "(action)";
             else value = HeapControl.Read(name, out ulong v) == CtlStatus.Ok ? (type == CtlType.Pointer ? $"0x{v:x}" : v.ToString()) : "unreadable";
             if (st != CtlStatus.Ok) rc = 2;
