@@ -4,7 +4,7 @@
 // for a pointer TryFree refuses. AO_malloc has no realloc and no usable size, and the heap records no
 // per-block size this layer can read: Reallocate supports only the null and zero-size cases,
 // UsableSize returns 0 and TryResizeInPlace returns false (the safe layer moves data itself, as it
-// knows the lengths it handed out). Uses only the public surface and the _disposed flag.
+// knows the lengths it handed out). Uses only the public surface and the header pointer (zero once disposed).
 namespace NativeHeap.LockFree;
 
 public sealed unsafe partial class LockFreeHeap : INativeHeap
@@ -12,7 +12,7 @@ public sealed unsafe partial class LockFreeHeap : INativeHeap
     string INativeHeap.Name => ReferenceEquals(this, Volatile.Read(ref s_default)) ? "lockfree-default" : "lockfree";
 
     /// <summary>True once <see cref="Dispose"/> has unmapped the arena (never for <see cref="Default"/>).</summary>
-    bool INativeHeap.IsDisposed => Volatile.Read(ref _disposed) != 0;
+    bool INativeHeap.IsDisposed => Volatile.Read(ref _h) == 0;
 
     void* INativeHeap.Allocate(nuint size)
     {
@@ -60,6 +60,6 @@ public sealed unsafe partial class LockFreeHeap : INativeHeap
 
     private void ThrowIfDisposed()
     {
-        if (Volatile.Read(ref _disposed) != 0) throw new ObjectDisposedException(nameof(LockFreeHeap), "NativeHeap: the lock-free heap was disposed");
+        if (Volatile.Read(ref _h) == 0) throw new ObjectDisposedException(nameof(LockFreeHeap), "NativeHeap: the lock-free heap was disposed");
     }
 }
