@@ -30,6 +30,7 @@ internal static unsafe class Scenarios
         "stats-print" => StatsPrint(),
         "oom-abort" => OomAbort(),
         "source-option" => SourceOption(),
+        _ when ReliabilityScenarios.TryRun(name, args, out string? reliability) => reliability,
         _ => ControlScenarios.TryRun(name, args, out string? result) ? result : $"unknown scenario {name}",
     };
 

@@ -71,6 +71,24 @@ internal unsafe partial struct Arena
     {
         Arena* a = (Arena*)MetaAlloc.TryAlloc((nuint)TotalSize);
         if (a == null) return null;
+        Init(a, index, sourceId, isExplicit, o);
+        return a;
+    }
+
+    /// <summary>
+    /// Re-initialises a destroyed arena's memory in place for a new arena in the same slot, so
+    /// create/destroy cycles reuse one metadata block instead of leaking it (nothing may use a
+    /// destroyed arena, and its chunks were released by the destroy).
+    /// </summary>
+    internal static void Reuse(Arena* a, int index, int sourceId, bool isExplicit, HeapOptions o)
+    {
+        Debug.Assert(a->Destroyed != 0 && a->Chunks == null && a->HugeList == null);
+        NativeMemory.Clear(a, (nuint)TotalSize);
+        Init(a, index, sourceId, isExplicit, o);
+    }
+
+    private static void Init(Arena* a, int index, int sourceId, bool isExplicit, HeapOptions o)
+    {
         a->Index = index;
         a->SourceId = sourceId;
         a->Explicit = isExplicit ? (byte)1 : (byte)0;
@@ -79,7 +97,6 @@ internal unsafe partial struct Arena
         a->DirtyDecayMs = o.DirtyDecayMs;
         a->MuzzyDecayMs = o.MuzzyDecayMs;
         for (int i = 0; i < SizeClasses.NBins; i++) BinOf(a, i)->Class = (ushort)i;
-        return a;
     }
 
     // ---- chunks -------------------------------------------------------------------------------

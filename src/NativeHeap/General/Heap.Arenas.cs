@@ -132,7 +132,9 @@ public static unsafe partial class Heap
                 if (s_arenaCount >= MaxArenas) throw new InvalidOperationException($"NativeHeap: all {MaxArenas} arenas are in use");
                 index = s_arenaCount;
             }
-            Arena* a = Arena.Create(index, sourceId, isExplicit: true, s_options);
+            Arena* a = index < s_arenaCount ? s_arenas[index] : null;
+            if (a != null) Arena.Reuse(a, index, sourceId, isExplicit: true, s_options);   // no metadata leak per create/destroy cycle
+            else a = Arena.Create(index, sourceId, isExplicit: true, s_options);
             if (a == null) throw new OutOfMemoryException("NativeHeap: cannot allocate arena metadata");
             Volatile.Write(ref *(nint*)&s_arenas[index], (nint)a);
             if (index == s_arenaCount) Volatile.Write(ref s_arenaCount, index + 1);

@@ -306,9 +306,12 @@ public static unsafe partial class Heap
 
     // ---- free ------------------------------------------------------------------------------------
 
-    /// <summary>The general free path. <paramref name="sizeHint"/> is 0 or the size given to a sized free.</summary>
+    /// <summary>
+    /// The general free path. <paramref name="sizeHint"/> is 0 or the size given to a sized free, and
+    /// <paramref name="sizeAlignment"/> the alignment its flags name (1 when they name none).
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void FreeSlow(void* ptr, int cacheId, nuint sizeHint)
+    internal static void FreeSlow(void* ptr, int cacheId, nuint sizeHint, nuint sizeAlignment = 1)
     {
         if (ptr == null) return;
         Chunk* c = (Chunk*)PageMap.Lookup(ptr);
@@ -318,14 +321,14 @@ public static unsafe partial class Heap
         if (c->Kind == ChunkKind.Huge)
         {
             if (ptr != c->HugeBlock) throw HeapMisuseException.NotABlock(ptr);
-            if (sizeHint != 0 && s_checked) CheckSize(ptr, sizeHint, c->HugeUsable);
+            if (sizeHint != 0 && s_checked) CheckSize(ptr, sizeHint, c->HugeUsable, sizeAlignment);
             nuint hu = c->HugeUsable;
             if ((s_junk & JunkFill.Free) != 0) NativeMemory.Fill(ptr, hu, 0x5a);
             Huge.Free(c);
             CountFree(hu);
             return;
         }
-        PageDesc* d = s_checked ? CheckedFind(c, ptr, sizeHint) : FindBlock(c, ptr);
+        PageDesc* d = s_checked ? CheckedFind(c, ptr, sizeHint, sizeAlignment) : FindBlock(c, ptr);
         Arena* a = c->Arena;
         int cls = d->Bin;
         nuint usize = SizeClasses.s_sizes[cls];

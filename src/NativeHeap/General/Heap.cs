@@ -170,7 +170,7 @@ public static unsafe partial class Heap
     public static void SdallocX(void* ptr, nuint size, MallocFlags flags)
     {
         if (flags.Value == 0 && !s_checked) Free(ptr);
-        else FreeSlow(ptr, flags.ThreadCacheId, size == 0 ? 1 : size);
+        else FreeSlow(ptr, flags.ThreadCacheId, size == 0 ? 1 : size, flags.Alignment);
     }
 
     /// <summary>nallocx: the usable size <see cref="MallocX"/> would return for this request, without allocating; 0 when impossible.</summary>
