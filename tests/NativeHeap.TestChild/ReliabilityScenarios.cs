@@ -24,7 +24,7 @@ internal static unsafe class ReliabilityScenarios
         void Cycle(int i)
         {
             int a = Heap.CreateArena();
-            if ((i & 3) == 0)
+            if ((i & 15) == 0)
             {
                 // Some cycles also map a chunk and a huge block, so their release is exercised too.
                 byte* p = (byte*)Heap.MallocX(100, MallocFlags.Arena(a));
