@@ -13,6 +13,8 @@ internal static unsafe class ReliabilityScenarios
         {
             "arena-cycles" => ArenaCycles(int.Parse(args[0])),
             "checked-differential" => CheckedDifferential(),
+            "default-misuse" => DefaultMisuse(),
+            "validate-duplicates" => ValidateDuplicates(),
             _ => "\0",
         };
         return result != "\0";
@@ -207,6 +209,120 @@ internal static unsafe class ReliabilityScenarios
         if (!Heap.TryValidate(out string? v)) return "heap invalid after the misuse: " + v;
         void* ok = Heap.Malloc(100);
         Heap.Free(ok);
+        return null;
+    }
+
+    /// <summary>Two blocks of one class handed out after a misuse must differ from each other and from <paramref name="victim"/>'s reuse.</summary>
+    private static string? NoDoubleHandOut(nuint size, string what)
+    {
+        var seen = new HashSet<nint>();
+        var got = new List<nint>();
+        for (int i = 0; i < 300; i++)
+        {
+            nint p = (nint)Heap.Malloc(size);
+            got.Add(p);
+            if (!seen.Add(p)) return $"{what}: the heap handed out 0x{p:x} twice";
+        }
+        foreach (nint p in got) Heap.Free((void*)p);
+        return Heap.TryValidate(out string? e) ? null : $"{what}: heap invalid: {e}";
+    }
+
+    /// <summary>
+    /// Default mode (no checked option): the cheap misuses throw HeapMisuseException with nothing
+    /// changed — a double free of a block in the freeing thread's cache (every cached class), through
+    /// an explicit cache, of a block back in its slab; an interior pointer misaligned for its class;
+    /// a stale free into an arena that was reset or destroyed and then used again.
+    /// </summary>
+    private static string? DefaultMisuse()
+    {
+        if (Heap.Options.Checked) return "checked mode is on";
+        const string Double = "double free", Interior = "not the start of a live block", Reset = "reset";
+        string? e = null;
+        foreach (nuint size in new nuint[] { 8, 16, 48, 100, 256, 1000, 4096, 20_000, 32_768 })
+        {
+            byte* p = (byte*)Heap.Malloc(size);
+            byte* keep = (byte*)Heap.Malloc(size);
+            p[0] = 1;
+            Heap.Free(p);
+            e ??= Expect(() => Heap.Free(p), $"double free of a {size}-byte block in the thread's cache", Double);
+            e ??= Expect(() => Heap.SizedFree(p, size), $"double sized free of a {size}-byte block", Double);
+            e ??= NoDoubleHandOut(size, $"after the double free of a {size}-byte block");
+            // Interior pointers misaligned for the class (every interior pointer of a power-of-two class).
+            byte* q = (byte*)Heap.Malloc(size);
+            if (size >= 16) e ??= Expect(() => Heap.Free(q + 8), $"interior pointer +8 into a {size}-byte block", Interior);
+            if (size == 256 || size == 4096) e ??= Expect(() => Heap.Free(q + 128), $"interior pointer +128 into a {size}-byte block", Interior);
+            e ??= Expect(() => Heap.Free(q + 1), $"interior pointer +1 into a {size}-byte block", Interior);
+            Heap.Free(q);
+            Heap.Free(keep);
+            if (e != null) return e;
+        }
+        // Double free after the block went back to its slab (no cache on this route): the cheap case.
+        {
+            byte* p = (byte*)Heap.MallocX(64, MallocFlags.NoThreadCache);
+            Heap.DallocX(p, MallocFlags.NoThreadCache);
+            e = Expect(() => Heap.DallocX(p, MallocFlags.NoThreadCache), "double free of a block back in its slab", Double);
+            if (e != null) return e;
+        }
+        // Double free through an explicit cache.
+        int tc = Heap.CreateThreadCache();
+        {
+            var flags = MallocFlags.ThreadCache(tc);
+            void* p = Heap.MallocX(64, flags);
+            Heap.DallocX(p, flags);
+            e = Expect(() => Heap.DallocX(p, flags), "double free through an explicit cache", Double);
+            Heap.DestroyThreadCache(tc);
+            if (e != null) return e;
+        }
+        // Stale frees into an arena that was reset (and used again), or destroyed (and its slot reused).
+        int arena = Heap.CreateArena();
+        {
+            var flags = MallocFlags.Arena(arena);
+            void* small = Heap.MallocX(64, flags), large = Heap.MallocX(40_000, flags);
+            Heap.ResetArena(arena);
+            var fresh = new List<nint>();
+            for (int i = 0; i < 1000; i++) fresh.Add((nint)Heap.MallocX(64, flags));
+            fresh.Add((nint)Heap.MallocX(40_000, flags));
+            e = Expect(() => Heap.Free(small), "stale free of a small block after reset", Reset)
+                ?? Expect(() => Heap.Free(large), "stale free of a large block after reset", Reset);
+            if (e != null) return e;
+            if (fresh.Contains((nint)small)) return "the reset arena handed the stale block's address out again";
+            foreach (nint p in fresh) Heap.Free((void*)p);
+            void* last = Heap.MallocX(64, flags);
+            Heap.DestroyArena(arena);
+            int again = Heap.CreateArena();
+            void* other = Heap.MallocX(64, MallocFlags.Arena(again));
+            e = Expect(() => Heap.Free(last), "stale free after destroy and slot reuse", Reset);
+            Heap.Free(other);
+            Heap.DestroyArena(again);
+            if (e != null) return e;
+        }
+        Console.WriteLine("every cheap misuse was caught");
+        return NoDoubleHandOut(64, "at the end");
+    }
+
+    /// <summary>
+    /// A double free default mode does not catch (the same block freed through two explicit caches,
+    /// or into a cache after it went back to its slab): Validate reports it.
+    /// </summary>
+    private static string? ValidateDuplicates()
+    {
+        if (!Heap.TryValidate(out string? e)) return "heap invalid at the start: " + e;
+        int a = Heap.CreateThreadCache(), b = Heap.CreateThreadCache();
+        void* p = Heap.MallocX(64, MallocFlags.ThreadCache(a));
+        Heap.DallocX(p, MallocFlags.ThreadCache(a));
+        Heap.DallocX(p, MallocFlags.ThreadCache(b));   // not caught: the block is in another cache
+        if (Heap.TryValidate(out e)) return "Validate missed a block that is in two caches";
+        Console.WriteLine("two caches: " + e);
+        if (!e!.Contains("twice", StringComparison.Ordinal)) return "Validate's message does not say twice: " + e;
+        Heap.FlushThreadCache(a);
+        if (Heap.TryValidate(out e)) return "Validate missed a block that is both cached and on a free list";
+        Console.WriteLine("cache and free list: " + e);
+        Heap.FlushThreadCache(b);   // the flush finds the block already free and drops it
+        if (Heap.TryValidate(out e)) return "Validate missed the duplicate the flush dropped";
+        Console.WriteLine("after the flush: " + e);
+        // The heap did not hand the block out twice.
+        var seen = new HashSet<nint>();
+        for (int i = 0; i < 1000; i++) if (!seen.Add((nint)Heap.MallocX(64, MallocFlags.NoThreadCache))) return "a block was handed out twice";
         return null;
     }
 }

@@ -193,7 +193,9 @@ public static unsafe partial class Heap
         {
             Chunk* next = chunks->Next;
             FreeSlabBitmaps(chunks);
-            if (s_checked) Quarantine(chunks);
+            // Checked mode, and the free checks for chunks of the OS source (a source of the user's may
+            // need its memory back at once): keep the header so a stale free is recognised.
+            if (s_checked || (ThreadCache.FreeChecks && chunks->SourceId == 0)) Quarantine(chunks);
             else
             {
                 PageMap.Set(chunks, Chunk.Size, null);
@@ -218,12 +220,18 @@ public static unsafe partial class Heap
         }
     }
 
-    /// <summary>Checked mode: keep a reset chunk's header mapped (so stale frees are recognised) and its pages inaccessible.</summary>
+    /// <summary>
+    /// Keeps a reset chunk's first page mapped (its PageBin is all 0 and Quarantined is set, so a stale
+    /// free is recognised as one) and the rest inaccessible, for the next 63 chunks that are reset; then
+    /// it goes back to its source. The address cannot be reused meanwhile, so a stale pointer into a
+    /// reset arena never lands in a newer block.
+    /// </summary>
     private static void Quarantine(Chunk* c)
     {
         IMemorySource source = MemorySources.Get(c->SourceId);
-        nuint headerBytes = (nuint)(Chunk.HeaderPages * OsMemory.PageSize);
-        source.TryDecommit((byte*)c + headerBytes, Chunk.Size - headerBytes);
+        nuint keep = (nuint)OsMemory.PageSize;   // the page-0 fields: PageBin, Arena, Kind, Quarantined, SourceId
+        NativeMemory.Clear(c->PageBin, Chunk.PagesPerChunk);
+        source.TryDecommit((byte*)c + keep, Chunk.Size - keep);
         c->Quarantined = 1;
         Chunk* evicted;
         lock (s_arenaLock)

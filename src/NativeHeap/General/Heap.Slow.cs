@@ -276,7 +276,9 @@ public static unsafe partial class Heap
         if (cb->Cur != cb->Empty)
         {
             cb->Requests++;
-            return *cb->Cur++;
+            void* p = *cb->Cur++;
+            if (ThreadCache.FreeChecks) *(ulong*)p = 0;
+            return p;
         }
         return ThreadCache.AllocMiss(tc, a, cls);
     }
@@ -344,6 +346,12 @@ public static unsafe partial class Heap
             {
                 Bin* b = Arena.BinOf(a, cls);
                 b->Lock.Enter();
+                // The cheap case of a double free that reached the slab: the block heads its free list.
+                if (ThreadCache.FreeChecks && d->FreeList == ptr)
+                {
+                    b->Lock.Exit();
+                    throw HeapMisuseException.DoubleFree(ptr);
+                }
                 Bin.FreeRegionLocked(a, b, d, ptr);
                 b->Lock.Exit();
             }
@@ -366,7 +374,9 @@ public static unsafe partial class Heap
     {
         PageDesc* d = &c->Pages[Chunk.PageIndexOf(ptr)];
         if (d->Kind == PageKind.SlabInterior) d = &c->Pages[d->Head];
-        if (d->Kind == PageKind.Slab || (d->Kind == PageKind.Large && d->Address == ptr)) return d;
+        if (d->Kind == PageKind.Large && d->Address == ptr) return d;
+        // A slab's region must start at a multiple of the class size (the free checks: no interior pointer).
+        if (d->Kind == PageKind.Slab && (!ThreadCache.FreeChecks || (nuint)((byte*)ptr - d->Address) % SizeClasses.s_sizes[d->Bin] == 0)) return d;
         throw HeapMisuseException.NotABlock(ptr);
     }
 

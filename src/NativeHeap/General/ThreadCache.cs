@@ -15,6 +15,13 @@
 // local blocks go back (jemalloc's tcache GC, simplified), so idle caches shrink. A thread's cache is
 // reclaimed after the thread exits: its pthread key destructor (libc's sem_post) posts
 // ExitSemaphore, and Heap.ReclaimExitedCaches finds posted caches in the registry list.
+// Free checks (on by default; NATIVEHEAP_FREE_CHECKS=0 turns them off, for A/B benchmarks): a block
+// that enters a cache gets FreeKey, a random odd 64-bit value, in its first word (glibc's tcache key;
+// the cache's slots are a separate array, so the block's own memory is unused while cached), and a
+// block leaving it gets 0 there. A free that finds FreeKey in the block's first word, or a pointer
+// not aligned as its class's blocks are, goes to the slow path, which throws HeapMisuseException when
+// the block really is in this cache (double free) or is not the start of a block (interior pointer);
+// a user value that happens to equal the key only costs one scan of the bin.
 // Invariants: Base <= Full <= Cur <= Empty; local blocks belong to Arena (for a thread's cache);
 // a thread cache never holds blocks of an explicit arena. Memory kinds' caches (Kinds/KindThreadCaches,
 // Id >= KindThreadCaches.CacheIdBase, possibly a larger tcache_max) hold blocks of any arena of their
@@ -60,6 +67,16 @@ internal unsafe struct ThreadCache
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static CacheBin* BinsOf(ThreadCache* tc) => (CacheBin*)((byte*)tc + HeaderBytes);
 
+    /// <summary>Whether frees check for double frees and misaligned pointers (NATIVEHEAP_FREE_CHECKS=0 turns it off; read once, so the JIT folds it).</summary>
+    internal static readonly bool FreeChecks = Environment.GetEnvironmentVariable("NATIVEHEAP_FREE_CHECKS") != "0";
+
+    /// <summary>The value a cached block carries in its first word: random and odd, so it is never a free-list link.</summary>
+    internal static readonly ulong FreeKey = (ulong)Random.Shared.NextInt64() << 1 | 1;
+
+    /// <summary>Low address bits every block of a class of size <paramref name="size"/> has clear (blocks start at multiples of size's lowest set bit).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static nuint AlignMask(uint size) => (nuint)((size & (0u - size)) - 1);
+
     /// <summary>
     /// The allocation fast path's pop: the newest local block of class <paramref name="cls"/>, or null
     /// when the bin is empty. Counts the request and the allocated bytes. No lock, no atomic.
@@ -73,7 +90,9 @@ internal unsafe struct ThreadCache
         cb->Cur = cur + 1;
         cb->Requests++;
         tc->Allocated += cb->ItemSize;
-        return *cur;
+        void* p = *cur;
+        if (FreeChecks) *(ulong*)p = 0;   // the block leaves the cache: drop its key
+        return p;
     }
 
     /// <summary>
@@ -85,11 +104,43 @@ internal unsafe struct ThreadCache
     {
         CacheBin* cb = BinsOf(tc) + cls;
         void** cur = cb->Cur;
+        // A possible double free (the key is there) or interior pointer (misaligned): the slow path decides.
+        if (FreeChecks && ((*(ulong*)p == FreeKey) | (((nuint)p & AlignMask(cb->ItemSize)) != 0))) return false;
         if (cur == cb->Full) return false;
         cb->Cur = cur - 1;
         cur[-1] = p;
+        if (FreeChecks) *(ulong*)p = FreeKey;
         tc->Deallocated += cb->ItemSize;
         return true;
+    }
+
+    /// <summary>
+    /// The free checks' slow half, before <paramref name="p"/> (of class <paramref name="cls"/>) enters
+    /// this cache: throws <see cref="HeapMisuseException"/> when p is not the start of a block of its
+    /// slab or large run, or is already in this cache. Nothing has changed when it throws.
+    /// </summary>
+    internal static void CheckFree(ThreadCache* tc, int cls, void* p)
+    {
+        Chunk* c = (Chunk*)PageMap.Lookup(p);
+        if (c != null && c->Kind == ChunkKind.Arena)
+        {
+            PageDesc* d = &c->Pages[Chunk.PageIndexOf(p)];
+            if (d->Kind == PageKind.SlabInterior) d = &c->Pages[d->Head];
+            bool start = d->Kind == PageKind.Slab
+                ? (nuint)((byte*)p - d->Address) % SizeClasses.s_sizes[d->Bin] == 0
+                : d->Kind == PageKind.Large && d->Address == p;
+            if (!start) throw HeapMisuseException.NotABlock(p);
+        }
+        if (*(ulong*)p == FreeKey && Contains(tc, cls, p)) throw HeapMisuseException.DoubleFree(p);
+    }
+
+    /// <summary>Whether <paramref name="p"/> is in bin <paramref name="cls"/> of the cache (local or remote end).</summary>
+    internal static bool Contains(ThreadCache* tc, int cls, void* p)
+    {
+        CacheBin* cb = BinsOf(tc) + cls;
+        for (void** r = cb->Cur; r < cb->Empty; r++) if (*r == p) return true;
+        for (void** r = BaseOf(tc, cls); r < cb->Full; r++) if (*r == p) return true;
+        return false;
     }
 
     private static ushort* Caps(ThreadCache* tc) => (ushort*)(BinsOf(tc) + tc->NBins);
@@ -176,6 +227,7 @@ internal unsafe struct ThreadCache
             if (got == 0) return null;
             cb->Cur = cb->Empty - got;
             p = *cb->Cur++;
+            if (FreeChecks) *(ulong*)p = 0;
         }
         else
         {
@@ -192,8 +244,10 @@ internal unsafe struct ThreadCache
     {
         CacheBin* cb = BinsOf(tc) + cls;
         if (Caps(tc)[cls] == 0) return false;
+        if (FreeChecks) CheckFree(tc, cls, p);
         if (cb->Cur == cb->Full) MakeRoom(tc, cls);
         *--cb->Cur = p;
+        if (FreeChecks) *(ulong*)p = FreeKey;
         Event(tc);
         return true;
     }
@@ -204,8 +258,10 @@ internal unsafe struct ThreadCache
     {
         CacheBin* cb = BinsOf(tc) + cls;
         if (Caps(tc)[cls] == 0) return false;
+        if (FreeChecks && ((*(ulong*)p == FreeKey) | (((nuint)p & AlignMask(cb->ItemSize)) != 0))) CheckFree(tc, cls, p);
         if (cb->Cur == cb->Full) MakeRoom(tc, cls);
         *cb->Full++ = p;
+        if (FreeChecks) *(ulong*)p = FreeKey;
         // Parked blocks pin their owners' slabs: send them home in small batches.
         if (cb->Full - BaseOf(tc, cls) >= Math.Min(RemoteBatch, Caps(tc)[cls] >> 1)) FlushRemote(tc, cls);
         return true;
@@ -253,6 +309,7 @@ internal unsafe struct ThreadCache
         }
         for (int i = 0; i < n; i++)
         {
+            if (FreeChecks) *(ulong*)items[i] = 0;   // leaves the cache: no stale key in a freed large run
             Chunk* c = (Chunk*)PageMap.Lookup(items[i]);
             General.Arena.LargeFree(c->Arena, &c->Pages[Chunk.PageIndexOf(items[i])]);
         }

@@ -8,4 +8,10 @@ public class ReliabilityTests
 
     [Fact]
     public void CheckedModeAcceptsEveryValidCallAndNamesEveryMisuse() => ChildProcess.AssertOk("checked-differential", "checked:true");
+
+    [Fact]
+    public void DefaultModeCatchesTheCheapMisuses() => ChildProcess.AssertOk("default-misuse");
+
+    [Fact]
+    public void ValidateFindsABlockFreedTwice() => ChildProcess.AssertOk("validate-duplicates");
 }
