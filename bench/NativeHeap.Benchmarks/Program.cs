@@ -25,6 +25,9 @@ if (!tunables.Contains("optional_static_tls", StringComparison.Ordinal) && Envir
     return child.ExitCode;
 }
 
+if (args.Length > 0 && args[0] == "--free-checks-ab") return NativeHeap.Benchmarks.General.FreeChecksAb.Run(args[1..]);
+if (args.Length > 0 && args[0] == "--free-checks-child") return NativeHeap.Benchmarks.General.FreeChecksAb.Child();
+
 if (args.Length > 0 && args[0] == "--lockfree")
 {
     return NativeHeap.Benchmarks.LockFree.LockFreeThroughput.Run(args[1..]);

@@ -229,15 +229,16 @@ internal static unsafe class ReliabilityScenarios
 
     /// <summary>
     /// Default mode (no checked option): the cheap misuses throw HeapMisuseException with nothing
-    /// changed — a double free of a block in the freeing thread's cache (every cached class), through
-    /// an explicit cache, of a block back in its slab; an interior pointer misaligned for its class;
-    /// a stale free into an arena that was reset or destroyed and then used again.
+    /// changed — an immediate double free into the thread's cache (every cached class), a double free
+    /// through an explicit cache or of a block back in its slab; an interior pointer on any path but
+    /// the fast one; a stale free into an arena that was reset or destroyed and then used again.
     /// </summary>
     private static string? DefaultMisuse()
     {
         if (Heap.Options.Checked) return "checked mode is on";
         const string Double = "double free", Interior = "not the start of a live block", Reset = "reset";
         string? e = null;
+        int explicitCache = Heap.CreateThreadCache();
         foreach (nuint size in new nuint[] { 8, 16, 48, 100, 256, 1000, 4096, 20_000, 32_768 })
         {
             byte* p = (byte*)Heap.Malloc(size);
@@ -247,11 +248,14 @@ internal static unsafe class ReliabilityScenarios
             e ??= Expect(() => Heap.Free(p), $"double free of a {size}-byte block in the thread's cache", Double);
             e ??= Expect(() => Heap.SizedFree(p, size), $"double sized free of a {size}-byte block", Double);
             e ??= NoDoubleHandOut(size, $"after the double free of a {size}-byte block");
-            // Interior pointers misaligned for the class (every interior pointer of a power-of-two class).
+            // Interior pointers, on every route that leaves the fast path (the fast path does not test them).
             byte* q = (byte*)Heap.Malloc(size);
-            if (size >= 16) e ??= Expect(() => Heap.Free(q + 8), $"interior pointer +8 into a {size}-byte block", Interior);
-            if (size == 256 || size == 4096) e ??= Expect(() => Heap.Free(q + 128), $"interior pointer +128 into a {size}-byte block", Interior);
-            e ??= Expect(() => Heap.Free(q + 1), $"interior pointer +1 into a {size}-byte block", Interior);
+            foreach (MallocFlags route in new[] { MallocFlags.NoThreadCache, MallocFlags.ThreadCache(explicitCache) })
+            {
+                if (size >= 16) e ??= Expect(() => Heap.DallocX(q + 8, route), $"interior pointer +8 into a {size}-byte block ({route})", Interior);
+                e ??= Expect(() => Heap.DallocX(q + 1, route), $"interior pointer +1 into a {size}-byte block ({route})", Interior);
+                if (size == 48) e ??= Expect(() => Heap.DallocX(q + 16, route), $"interior pointer +16 into a 48-byte block ({route})", Interior);
+            }
             Heap.Free(q);
             Heap.Free(keep);
             if (e != null) return e;
@@ -296,6 +300,7 @@ internal static unsafe class ReliabilityScenarios
             Heap.DestroyArena(again);
             if (e != null) return e;
         }
+        Heap.DestroyThreadCache(explicitCache);
         Console.WriteLine("every cheap misuse was caught");
         return NoDoubleHandOut(64, "at the end");
     }

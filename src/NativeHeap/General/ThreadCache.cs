@@ -15,13 +15,18 @@
 // local blocks go back (jemalloc's tcache GC, simplified), so idle caches shrink. A thread's cache is
 // reclaimed after the thread exits: its pthread key destructor (libc's sem_post) posts
 // ExitSemaphore, and Heap.ReclaimExitedCaches finds posted caches in the registry list.
-// Free checks (on by default; NATIVEHEAP_FREE_CHECKS=0 turns them off, for A/B benchmarks): a block
-// that enters a cache gets FreeKey, a random odd 64-bit value, in its first word (glibc's tcache key;
-// the cache's slots are a separate array, so the block's own memory is unused while cached), and a
-// block leaving it gets 0 there. A free that finds FreeKey in the block's first word, or a pointer
-// not aligned as its class's blocks are, goes to the slow path, which throws HeapMisuseException when
-// the block really is in this cache (double free) or is not the start of a block (interior pointer);
-// a user value that happens to equal the key only costs one scan of the bin.
+// Free checks (on by default; NATIVEHEAP_FREE_CHECKS=0 turns them off, for A/B benchmarks):
+//  - fast path (TryPush): a block equal to the bin's newest block (the immediate double free) goes to
+//    the slow path. One load from the stack's own cache line and a compare: no store, nothing on the
+//    pop side (measured within noise on the pair benchmark; an alignment test against interior
+//    pointers here cost ~10 % and was left to the slow paths, see docs/general-heap.md).
+//  - slow paths (PushSlow, PushRemote: overflows, explicit caches, cross-arena frees): a block that
+//    enters a cache there gets FreeKey, a random odd 64-bit value, in its first word (glibc's tcache
+//    key; the cache's slots are a separate array, so the block's memory is unused while cached), and
+//    the slow pops (CachePop, AllocMiss) clear it. A push that finds the key scans the bin and throws
+//    HeapMisuseException when the block is there; a stale key (left by a fast pop, or a user value
+//    equal to it) only costs that scan. CheckFree also verifies the block start exactly.
+// The fast pop never clears a key, so the fast path pays nothing for the slow path's key.
 // Invariants: Base <= Full <= Cur <= Empty; local blocks belong to Arena (for a thread's cache);
 // a thread cache never holds blocks of an explicit arena. Memory kinds' caches (Kinds/KindThreadCaches,
 // Id >= KindThreadCaches.CacheIdBase, possibly a larger tcache_max) hold blocks of any arena of their
@@ -90,9 +95,7 @@ internal unsafe struct ThreadCache
         cb->Cur = cur + 1;
         cb->Requests++;
         tc->Allocated += cb->ItemSize;
-        void* p = *cur;
-        if (FreeChecks) *(ulong*)p = 0;   // the block leaves the cache: drop its key
-        return p;
+        return *cur;
     }
 
     /// <summary>
@@ -104,12 +107,12 @@ internal unsafe struct ThreadCache
     {
         CacheBin* cb = BinsOf(tc) + cls;
         void** cur = cb->Cur;
-        // A possible double free (the key is there) or interior pointer (misaligned): the slow path decides.
-        if (FreeChecks && ((*(ulong*)p == FreeKey) | (((nuint)p & AlignMask(cb->ItemSize)) != 0))) return false;
+        // A possible double free (p is the bin's newest block; *Empty is a spare slot, so the load is
+        // always in bounds): the slow path decides.
+        if (FreeChecks && *cur == p) return false;
         if (cur == cb->Full) return false;
         cb->Cur = cur - 1;
         cur[-1] = p;
-        if (FreeChecks) *(ulong*)p = FreeKey;
         tc->Deallocated += cb->ItemSize;
         return true;
     }
@@ -131,7 +134,8 @@ internal unsafe struct ThreadCache
                 : d->Kind == PageKind.Large && d->Address == p;
             if (!start) throw HeapMisuseException.NotABlock(p);
         }
-        if (*(ulong*)p == FreeKey && Contains(tc, cls, p)) throw HeapMisuseException.DoubleFree(p);
+        CacheBin* cb = BinsOf(tc) + cls;
+        if ((*(ulong*)p == FreeKey || (cb->Cur != cb->Empty && *cb->Cur == p)) && Contains(tc, cls, p)) throw HeapMisuseException.DoubleFree(p);
     }
 
     /// <summary>Whether <paramref name="p"/> is in bin <paramref name="cls"/> of the cache (local or remote end).</summary>
@@ -174,7 +178,8 @@ internal unsafe struct ThreadCache
         int nbins = Math.Max(Heap.s_cacheBins, maxCls + 1);
         nuint slots = 0;
         for (int i = 0; i < nbins; i++) slots += (nuint)CapOf(i, enabled, maxCls);
-        nuint bytes = HeaderBytes + (nuint)nbins * (nuint)sizeof(CacheBin) + TrailerBytes(nbins) + slots * (nuint)sizeof(void*);
+        // One spare slot after the last bin: the fast free path reads *Cur even when the bin is empty.
+        nuint bytes = HeaderBytes + (nuint)nbins * (nuint)sizeof(CacheBin) + TrailerBytes(nbins) + (slots + 1) * (nuint)sizeof(void*);
         Debug.Assert(sizeof(ThreadCache) <= HeaderBytes);
         ThreadCache* tc = (ThreadCache*)MetaAlloc.TryAlloc(bytes);
         if (tc == null) return null;
@@ -258,7 +263,7 @@ internal unsafe struct ThreadCache
     {
         CacheBin* cb = BinsOf(tc) + cls;
         if (Caps(tc)[cls] == 0) return false;
-        if (FreeChecks && ((*(ulong*)p == FreeKey) | (((nuint)p & AlignMask(cb->ItemSize)) != 0))) CheckFree(tc, cls, p);
+        if (FreeChecks && ((*(ulong*)p == FreeKey) | (((nuint)p & AlignMask(cb->ItemSize)) != 0) | (cb->Full[-1] == p))) CheckFree(tc, cls, p);
         if (cb->Cur == cb->Full) MakeRoom(tc, cls);
         *cb->Full++ = p;
         if (FreeChecks) *(ulong*)p = FreeKey;
