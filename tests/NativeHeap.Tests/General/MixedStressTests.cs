@@ -109,7 +109,7 @@ public unsafe class MixedStressTests
                     if ((op & 0xFFFF) == 0)
                     {
                         long total = Interlocked.Add(ref done, 0x10000);
-                        if (log != null && id == 0 && (op & 0xFFFFFF) == 0)
+                        if (log != null && id == 0 && (op & 0x1FFFFF) == 0)
                             File.AppendAllText(log, $"{DateTime.UtcNow:HH:mm:ss} ops {total:N0} resets {Volatile.Read(ref resets)} destroys {Volatile.Read(ref destroys)} purges {purges} elapsed {watch.Elapsed}\n");
                     }
                     // Drain the inbox: blocks another worker allocated on the general routes.
