@@ -18,7 +18,7 @@ public sealed unsafe partial class MappedHeap
 {
     /// <summary>
     /// Attaches the heap kept in the file at <paramref name="path"/>: reopens the heap it holds, or
-    /// creates one when the file is empty or (with <see cref="MappedHeapOptions.CreateIfMissing"/>) missing.
+    /// creates one when the file is missing or empty and <see cref="MappedHeapOptions.CreateIfMissing"/> is set.
     /// </summary>
     /// <returns>True with <paramref name="heap"/> set; false with the reason in <paramref name="failure"/>.</returns>
     public static bool TryAttach(string path, MappedHeapOptions? options, out MappedHeap? heap, out MappedHeapFailure failure)
@@ -46,7 +46,7 @@ public sealed unsafe partial class MappedHeap
 
     /// <summary>
     /// Attaches the heap in the open file <paramref name="fd"/> (mmalloc_attach with a descriptor); an
-    /// empty file gets a new heap. The heap uses its own duplicate of the descriptor, so the caller
+    /// empty file gets a new heap when <see cref="MappedHeapOptions.CreateIfMissing"/> is set (else NotAHeap). The heap uses its own duplicate of the descriptor, so the caller
     /// keeps (and must close) <paramref name="fd"/>; the lock is shared with the caller's descriptor.
     /// </summary>
     public static bool TryAttach(int fd, MappedHeapOptions? options, out MappedHeap? heap, out MappedHeapFailure failure)

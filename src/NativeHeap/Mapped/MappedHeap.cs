@@ -27,6 +27,11 @@ namespace NativeHeap.Mapped;
 /// publish roots; detach and re-attach later, in this or another process, and find the data again.
 /// Thread-safe. Survives a killed process: an unclean shutdown is detected and repaired on the next attach.
 /// </summary>
+/// <remarks>
+/// Failures return false / null with <see cref="LastError"/> set. After <see cref="Dispose"/> (or
+/// <see cref="TryDetach"/>) every member but <see cref="TryDetach"/>, <see cref="Dispose"/> and the
+/// properties throws <see cref="ObjectDisposedException"/>.
+/// </remarks>
 public sealed unsafe partial class MappedHeap : IDisposable
 {
     /// <summary>Number of numbered root keys (mmalloc_setkey / mmalloc_getkey).</summary>
