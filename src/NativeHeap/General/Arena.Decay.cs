@@ -70,6 +70,7 @@ internal unsafe partial struct Arena
             }
             if (n == 0) break;
             didWork = true;
+            a->Purging++;   // a reset waits for this pass: the runs come back into this arena's chunks
             a->Lock.Exit();
             for (int i = 0; i < n; i++)
             {
@@ -81,6 +82,7 @@ internal unsafe partial struct Arena
                 if (!ok) counts[i] |= 0x8000_0000;   // purge refused: the run stays as it was
             }
             a->Lock.Enter();
+            a->Purging--;
             long now = HeapClock.Now();
             for (int i = 0; i < n; i++)
             {

@@ -164,6 +164,16 @@ public static unsafe partial class Heap
         }
         for (int i = 0; i < SizeClasses.NBins; i++) Arena.BinOf(a, i)->Lock.Enter();
         a->Lock.Enter();
+        while (a->Purging != 0)
+        {
+            // A purge from another thread (Purge, Decay, the background thread) dropped the arena lock
+            // around its source calls and will put its runs back into these chunks: let it finish.
+            a->Lock.Exit();
+            for (int i = SizeClasses.NBins - 1; i >= 0; i--) Arena.BinOf(a, i)->Lock.Exit();
+            Thread.Sleep(0);
+            for (int i = 0; i < SizeClasses.NBins; i++) Arena.BinOf(a, i)->Lock.Enter();
+            a->Lock.Enter();
+        }
         Chunk* chunks = a->Chunks, huge = a->HugeList;
         a->Chunks = a->HugeList = null;
         a->NChunks = 0;

@@ -331,13 +331,22 @@ internal unsafe struct ThreadCache
         }
     }
 
-    /// <summary>Removes cached items that belong to arena <paramref name="a"/> without freeing them (arena reset).</summary>
+    /// <summary>
+    /// Removes cached items that belong to arena <paramref name="a"/> without freeing them (arena reset).
+    /// A bin is only rewritten when it holds such an item: the reset runs on another thread than the
+    /// cache's user, who may be pushing and popping blocks of other arenas meanwhile (found by the mixed
+    /// stress: rewriting every bin duplicated and lost that thread's blocks).
+    /// </summary>
     internal static void DropArena(ThreadCache* tc, Arena* a)
     {
         CacheBin* bins = BinsOf(tc);
         for (int i = 0; i < tc->NBins; i++)
         {
             CacheBin* cb = bins + i;
+            bool holds = false;
+            for (void** r = cb->Cur; r < cb->Empty && !holds; r++) holds = OwnedBy(*r, a);
+            for (void** r = BaseOf(tc, i); r < cb->Full && !holds; r++) holds = OwnedBy(*r, a);
+            if (!holds) continue;
             void** w = cb->Empty;
             for (void** r = cb->Empty - 1; r >= cb->Cur; r--)
             {
@@ -356,6 +365,12 @@ internal unsafe struct ThreadCache
             }
             cb->Full = keep;
         }
+    }
+
+    private static bool OwnedBy(void* p, Arena* a)
+    {
+        Chunk* c = (Chunk*)PageMap.Lookup(p);
+        return c != null && c->Arena == a;
     }
 
     private static void Event(ThreadCache* tc)
