@@ -30,6 +30,8 @@ if (args.Length > 0 && args[0] == "--corev2")
 {
     return NativeHeap.Benchmarks.Sharded.CoreV2Harness.Run(args[1..]);
 }
+if (args.Length > 0 && args[0] == "--free-checks-ab") return NativeHeap.Benchmarks.General.FreeChecksAb.Run(args[1..]);
+if (args.Length > 0 && args[0] == "--free-checks-child") return NativeHeap.Benchmarks.General.FreeChecksAb.Child();
 
 if (args.Length > 0 && args[0] == "--lockfree")
 {

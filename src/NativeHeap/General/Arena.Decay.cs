@@ -77,6 +77,7 @@ internal unsafe partial struct Arena
             }
             if (n == 0) break;
             didWork = true;
+            a->Purging++;   // a reset waits for this pass: the runs come back into this arena's chunks
             a->Lock.Exit();
             for (int i = 0; i < n; i++)
             {
@@ -90,6 +91,7 @@ internal unsafe partial struct Arena
                 states[i] = got;
             }
             a->Lock.Enter();
+            a->Purging--;
             long now = HeapClock.Now();
             for (int i = 0; i < n; i++)
             {

@@ -39,6 +39,7 @@ internal unsafe partial struct Arena
     internal int NChunks;
     internal int NThreads;           // threads whose cache is attached to this arena
     internal int EmptyChunks;        // chunks with no live run (every usable page free)
+    internal int Purging;            // purge passes that dropped Lock around source calls and will reinsert runs
     internal byte SharesChunks;      // automatic arena: gives extra empty chunks to SparePool and takes from it
     internal Chunk* Chunks;
     internal Chunk* HugeList;
@@ -75,6 +76,36 @@ internal unsafe partial struct Arena
     {
         Arena* a = (Arena*)MetaAlloc.TryAlloc((nuint)TotalSize);
         if (a == null) return null;
+        Init(a, index, sourceId, isExplicit, o);
+        return a;
+    }
+
+    /// <summary>
+    /// Re-initialises a destroyed arena's memory in place for a new arena in the same slot, so
+    /// create/destroy cycles reuse one metadata block instead of leaking it (nothing may use a
+    /// destroyed arena, and its chunks were released by the destroy).
+    /// </summary>
+    /// <remarks>
+    /// Walkers of every arena (purge, decay, stats, validation) may have read the pointer just before the
+    /// destroy and be waiting on, or holding, its locks: the locks are kept and taken (bins, then the
+    /// arena, the usual order) while everything else is cleared and set, so such a walker sees either
+    /// the destroyed arena or the new one, never a half-made one or a wiped lock.
+    /// </remarks>
+    internal static void Reuse(Arena* a, int index, int sourceId, bool isExplicit, HeapOptions o)
+    {
+        for (int i = 0; i < SizeClasses.NBins; i++) BinOf(a, i)->Lock.Enter();
+        a->Lock.Enter();
+        Debug.Assert(a->Destroyed != 0 && a->Chunks == null && a->HugeList == null);
+        nuint lockBytes = (nuint)sizeof(NativeLock);
+        NativeMemory.Clear((byte*)a + lockBytes, (nuint)sizeof(Arena) - lockBytes);
+        for (int i = 0; i < SizeClasses.NBins; i++) NativeMemory.Clear((byte*)BinOf(a, i) + lockBytes, (nuint)sizeof(Bin) - lockBytes);
+        Init(a, index, sourceId, isExplicit, o);
+        a->Lock.Exit();
+        for (int i = SizeClasses.NBins - 1; i >= 0; i--) BinOf(a, i)->Lock.Exit();
+    }
+
+    private static void Init(Arena* a, int index, int sourceId, bool isExplicit, HeapOptions o)
+    {
         a->Index = index;
         a->SourceId = sourceId;
         a->Explicit = isExplicit ? (byte)1 : (byte)0;
@@ -84,7 +115,6 @@ internal unsafe partial struct Arena
         a->MuzzyDecayMs = o.MuzzyDecayMs;
         a->CreatedTicks = System.Diagnostics.Stopwatch.GetTimestamp();
         for (int i = 0; i < SizeClasses.NBins; i++) BinOf(a, i)->Class = (ushort)i;
-        return a;
     }
 
     // ---- chunks -------------------------------------------------------------------------------

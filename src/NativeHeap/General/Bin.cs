@@ -34,6 +34,9 @@ internal unsafe struct Bin
     internal long NFills;
     internal long NFlushes;
 
+    /// <summary>Blocks a flush found already free and dropped instead of freeing twice (reported by Validate).</summary>
+    internal static long s_duplicatesDropped;
+
     /// <summary>Moves up to <paramref name="want"/> regions into <paramref name="dst"/>; returns how many.</summary>
     internal static int Fill(Arena* a, int cls, void** dst, int want, long requests)
     {
@@ -102,6 +105,14 @@ internal unsafe struct Bin
                 }
                 PageDesc* d = &c->Pages[Chunk.PageIndexOf(p)];
                 if (d->Kind == PageKind.SlabInterior) d = &c->Pages[d->Head];
+                // A block cached twice (two threads' caches, or a key the program overwrote after the
+                // free) must not be freed twice: its slab may be gone (the run is free), or the block
+                // may head the slab's free list (the cheap case of a block already back in its slab).
+                if (d->Kind != PageKind.Slab || d->Bin != cls || d->FreeList == p)
+                {
+                    Interlocked.Increment(ref s_duplicatesDropped);
+                    continue;
+                }
                 FreeRegionLocked(a, b, d, p);
             }
             b->NRequests += requests;

@@ -163,7 +163,9 @@ public static unsafe partial class Heap
                 if (s_arenaCount >= MaxArenas) throw new InvalidOperationException($"NativeHeap: all {MaxArenas} arenas are in use");
                 index = s_arenaCount;
             }
-            Arena* a = Arena.Create(index, sourceId, isExplicit: true, s_options);
+            Arena* a = index < s_arenaCount ? s_arenas[index] : null;
+            if (a != null) Arena.Reuse(a, index, sourceId, isExplicit: true, s_options);   // no metadata leak per create/destroy cycle
+            else a = Arena.Create(index, sourceId, isExplicit: true, s_options);
             if (a == null) throw new OutOfMemoryException("NativeHeap: cannot allocate arena metadata");
             ApplyNewArenaDecay(a);
             Volatile.Write(ref *(nint*)&s_arenas[index], (nint)a);
@@ -199,6 +201,16 @@ public static unsafe partial class Heap
         }
         for (int i = 0; i < SizeClasses.NBins; i++) Arena.BinOf(a, i)->Lock.Enter();
         a->Lock.Enter();
+        while (a->Purging != 0)
+        {
+            // A purge from another thread (Purge, Decay, the background thread) dropped the arena lock
+            // around its source calls and will put its runs back into these chunks: let it finish.
+            a->Lock.Exit();
+            for (int i = SizeClasses.NBins - 1; i >= 0; i--) Arena.BinOf(a, i)->Lock.Exit();
+            Thread.Sleep(0);
+            for (int i = 0; i < SizeClasses.NBins; i++) Arena.BinOf(a, i)->Lock.Enter();
+            a->Lock.Enter();
+        }
         Chunk* chunks = a->Chunks, huge = a->HugeList;
         a->Chunks = a->HugeList = null;
         a->NChunks = 0;
@@ -228,7 +240,9 @@ public static unsafe partial class Heap
         {
             Chunk* next = chunks->Next;
             FreeSlabBitmaps(chunks);
-            if (s_checked) Quarantine(chunks);
+            // Checked mode, and the free checks for chunks of the OS source (a source of the user's may
+            // need its memory back at once): keep the header so a stale free is recognised.
+            if (s_checked || (ThreadCache.FreeChecks && chunks->SourceId == 0)) Quarantine(chunks);
             else
             {
                 PageMap.Set(chunks, Chunk.Size, null);
@@ -253,12 +267,18 @@ public static unsafe partial class Heap
         }
     }
 
-    /// <summary>Checked mode: keep a reset chunk's header mapped (so stale frees are recognised) and its pages inaccessible.</summary>
+    /// <summary>
+    /// Keeps a reset chunk's first page mapped (its PageBin is all 0 and Quarantined is set, so a stale
+    /// free is recognised as one) and the rest inaccessible, for the next 63 chunks that are reset; then
+    /// it goes back to its source. The address cannot be reused meanwhile, so a stale pointer into a
+    /// reset arena never lands in a newer block.
+    /// </summary>
     private static void Quarantine(Chunk* c)
     {
         IMemorySource source = MemorySources.Get(c->SourceId);
-        nuint headerBytes = (nuint)(Chunk.HeaderPages * OsMemory.PageSize);
-        source.TryDecommit((byte*)c + headerBytes, Chunk.Size - headerBytes);
+        nuint keep = (nuint)OsMemory.PageSize;   // the page-0 fields: PageBin, Arena, Kind, Quarantined, SourceId
+        NativeMemory.Clear(c->PageBin, Chunk.PagesPerChunk);
+        source.TryDecommit((byte*)c + keep, Chunk.Size - keep);
         c->Quarantined = 1;
         Chunk* evicted;
         lock (s_arenaLock)

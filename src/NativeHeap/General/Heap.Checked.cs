@@ -11,7 +11,7 @@ namespace NativeHeap;
 public static unsafe partial class Heap
 {
     /// <summary>Finds the live block at <paramref name="ptr"/> or throws <see cref="HeapMisuseException"/>.</summary>
-    private static PageDesc* CheckedFind(Chunk* c, void* ptr, nuint sizeHint)
+    private static PageDesc* CheckedFind(Chunk* c, void* ptr, nuint sizeHint, nuint sizeAlignment)
     {
         Arena* a = c->Arena;
         uint idx = Chunk.PageIndexOf(ptr);
@@ -42,7 +42,7 @@ public static unsafe partial class Heap
         }
         a->Lock.Exit();
         if (error != null) throw error;
-        if (sizeHint != 0) CheckSize(ptr, sizeHint, SizeClasses.s_sizes[found->Bin]);
+        if (sizeHint != 0) CheckSize(ptr, sizeHint, SizeClasses.s_sizes[found->Bin], sizeAlignment);
         return found;
     }
 
@@ -62,10 +62,33 @@ public static unsafe partial class Heap
         return null;
     }
 
-    private static void CheckSize(void* ptr, nuint given, nuint usable)
+    /// <summary>
+    /// A sized free's size is valid when some allocation call could have returned a block of this usable
+    /// size for it: plain (RoundUp) or aligned to any power of two. Up to a page, the aligned results
+    /// grow with the alignment, and a small block aligned to A has a usable size that is a multiple of
+    /// A, so it is enough to try the largest alignment the usable size allows (its lowest set bit,
+    /// capped at a page); above a page every alignment gives the same result, so one more try covers them.
+    /// </summary>
+    internal static bool IsValidSizedFree(nuint given, nuint usable)
     {
-        nuint cls = given > usable ? 0 : SizeClasses.RoundUp(given);
-        bool ok = given <= usable && (cls == usable || usable > Arena.LargeMax);
+        if (given > usable) return false;
+        if (usable > Arena.LargeMax || SizeClasses.RoundUp(given) == usable) return true;
+        nuint lowBit = usable & (nuint)(-(nint)usable);
+        nuint page = (nuint)Os.OsMemory.PageSize;
+        return SizeClasses.RoundUpAligned(given, Math.Min(lowBit, page)) == usable
+            || SizeClasses.RoundUpAligned(given, page * 2) == usable;
+    }
+
+    /// <summary>
+    /// Checks a sized free. With the alignment the flags name (sdallocx with MALLOCX_ALIGN), the size
+    /// must give exactly this usable size at that alignment; without one (free_sized, sdallocx with no
+    /// alignment) any alignment the block could have been allocated with is accepted.
+    /// </summary>
+    private static void CheckSize(void* ptr, nuint given, nuint usable, nuint alignment)
+    {
+        bool ok = alignment <= 1
+            ? IsValidSizedFree(given, usable)
+            : given <= usable && (usable > Arena.LargeMax || SizeClasses.RoundUpAligned(given, alignment) == usable);
         if (!ok) throw HeapMisuseException.WrongSize(ptr, given, usable);
     }
 

@@ -282,7 +282,9 @@ public static unsafe partial class Heap
         if (cb->Cur != cb->Empty)
         {
             cb->Requests++;
-            return *cb->Cur++;
+            void* p = *cb->Cur++;
+            if (ThreadCache.FreeChecks) *(ulong*)p = 0;
+            return p;
         }
         return ThreadCache.AllocMiss(tc, a, cls);
     }
@@ -312,9 +314,12 @@ public static unsafe partial class Heap
 
     // ---- free ------------------------------------------------------------------------------------
 
-    /// <summary>The general free path. <paramref name="sizeHint"/> is 0 or the size given to a sized free.</summary>
+    /// <summary>
+    /// The general free path. <paramref name="sizeHint"/> is 0 or the size given to a sized free, and
+    /// <paramref name="sizeAlignment"/> the alignment its flags name (1 when they name none).
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void FreeSlow(void* ptr, int cacheId, nuint sizeHint)
+    internal static void FreeSlow(void* ptr, int cacheId, nuint sizeHint, nuint sizeAlignment = 1)
     {
         if (ptr == null) return;
         Chunk* c = (Chunk*)PageMap.Lookup(ptr);
@@ -324,14 +329,14 @@ public static unsafe partial class Heap
         if (c->Kind == ChunkKind.Huge)
         {
             if (ptr != c->HugeBlock) throw HeapMisuseException.NotABlock(ptr);
-            if (sizeHint != 0 && s_checked) CheckSize(ptr, sizeHint, c->HugeUsable);
+            if (sizeHint != 0 && s_checked) CheckSize(ptr, sizeHint, c->HugeUsable, sizeAlignment);
             nuint hu = c->HugeUsable;
             if ((s_junk & JunkFill.Free) != 0) NativeMemory.Fill(ptr, hu, 0x5a);
             Huge.Free(c);
             CountFree(hu);
             return;
         }
-        PageDesc* d = s_checked ? CheckedFind(c, ptr, sizeHint) : FindBlock(c, ptr);
+        PageDesc* d = s_checked ? CheckedFind(c, ptr, sizeHint, sizeAlignment) : FindBlock(c, ptr);
         Arena* a = c->Arena;
         int cls = d->Bin;
         nuint usize = SizeClasses.s_sizes[cls];
@@ -347,6 +352,12 @@ public static unsafe partial class Heap
             {
                 Bin* b = Arena.BinOf(a, cls);
                 b->Lock.Enter();
+                // The cheap case of a double free that reached the slab: the block heads its free list.
+                if (ThreadCache.FreeChecks && d->FreeList == ptr)
+                {
+                    b->Lock.Exit();
+                    throw HeapMisuseException.DoubleFree(ptr);
+                }
                 Bin.FreeRegionLocked(a, b, d, ptr);
                 b->Lock.Exit();
             }
@@ -369,7 +380,9 @@ public static unsafe partial class Heap
     {
         PageDesc* d = &c->Pages[Chunk.PageIndexOf(ptr)];
         if (d->Kind == PageKind.SlabInterior) d = &c->Pages[d->Head];
-        if (d->Kind == PageKind.Slab || (d->Kind == PageKind.Large && d->Address == ptr)) return d;
+        if (d->Kind == PageKind.Large && d->Address == ptr) return d;
+        // A slab's region must start at a multiple of the class size (the free checks: no interior pointer).
+        if (d->Kind == PageKind.Slab && (!ThreadCache.FreeChecks || (nuint)((byte*)ptr - d->Address) % SizeClasses.s_sizes[d->Bin] == 0)) return d;
         throw HeapMisuseException.NotABlock(ptr);
     }
 

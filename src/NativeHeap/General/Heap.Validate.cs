@@ -1,7 +1,9 @@
 // Heap.Validate: the invariant walker tests use. For every arena, under its bin and arena locks, it
 // checks that runs tile each chunk, free runs are coalesced and accounted in their sets, slab free
 // lists are well formed and agree with NFree, bins' lists hold their own slabs, and the page map
-// points at every chunk and huge block. Returns the first violation found.
+// points at every chunk and huge block; and that no block is twice in the caches it may read (the
+// calling thread's and the explicit ones) or both cached and on a slab's free list. Returns the first
+// violation found.
 using NativeHeap.Core;
 using NativeHeap.General;
 
@@ -19,6 +21,15 @@ public static unsafe partial class Heap
     public static bool TryValidate(out string? error)
     {
         EnsureInitialized();
+        HashSet<nint> cached = new();
+        error = CollectCachedBlocks(cached);
+        if (error != null) return false;
+        long dropped = Volatile.Read(ref Bin.s_duplicatesDropped);
+        if (dropped != 0)
+        {
+            error = $"{dropped} block(s) were freed twice (found already free when a thread cache was flushed, and dropped)";
+            return false;
+        }
         int n = Volatile.Read(ref s_arenaCount);
         for (int i = 0; i < n; i++)
         {
@@ -26,7 +37,7 @@ public static unsafe partial class Heap
             if (a == null || a->Destroyed != 0) continue;
             for (int j = 0; j < SizeClasses.NBins; j++) Arena.BinOf(a, j)->Lock.Enter();
             a->Lock.Enter();
-            error = ValidateArena(a);
+            error = ValidateArena(a, cached);
             a->Lock.Exit();
             for (int j = SizeClasses.NBins - 1; j >= 0; j--) Arena.BinOf(a, j)->Lock.Exit();
             if (error != null)
@@ -39,7 +50,43 @@ public static unsafe partial class Heap
         return true;
     }
 
-    private static string? ValidateArena(Arena* a)
+    /// <summary>
+    /// The blocks in the calling thread's cache and in the explicit caches (caches of other running
+    /// threads change without a lock and are not read): none may be there twice.
+    /// </summary>
+    private static string? CollectCachedBlocks(HashSet<nint> cached)
+    {
+        string? Add(ThreadCache* tc, string which)
+        {
+            CacheBin* bins = ThreadCache.BinsOf(tc);
+            for (int i = 0; i < tc->NBins; i++)
+            {
+                CacheBin* cb = bins + i;
+                void** b = cb->Empty - ThreadCache.CapOf(tc, i);
+                for (void** r = b; r < cb->Empty; r++)
+                {
+                    if (r >= cb->Full && r < cb->Cur) continue;   // the unused middle of the two-ended stack
+                    if (!cached.Add((nint)(*r))) return $"block 0x{(nuint)(*r):x} is twice in {which} (double free)";
+                }
+            }
+            return null;
+        }
+        ThreadCache* own = t_cache;
+        string? e = own == null ? null : Add(own, "the calling thread's cache or another cache");
+        if (e != null) return e;
+        lock (s_arenaLock)
+        {
+            for (int i = 0; i < MaxThreadCaches && s_explicitCaches != null; i++)
+            {
+                if (s_explicitCaches[i] == null) continue;
+                e = Add(s_explicitCaches[i], $"explicit cache {i} or another cache");
+                if (e != null) return e;
+            }
+        }
+        return null;
+    }
+
+    private static string? ValidateArena(Arena* a, HashSet<nint> cached)
     {
         long free0 = 0, free1 = 0, free2 = 0, runs0 = 0, runs1 = 0, runs2 = 0, active = 0, mapped = 0;
         int chunks = 0, empty = 0;
@@ -75,7 +122,7 @@ public static unsafe partial class Heap
                             if (c->PageBin[k] != 0) return $"chunk {(nuint)c:x} page {k}: free page has a fast-free entry";
                         break;
                     case PageKind.Slab:
-                        string? e = ValidateSlab(c, d, i);
+                        string? e = ValidateSlab(c, d, i, cached);
                         if (e != null) return e;
                         active += len;
                         break;
@@ -95,6 +142,14 @@ public static unsafe partial class Heap
             }
             if (c->FreePages != freePages || c->CleanPages != cleanPages)
                 return $"chunk {(nuint)c:x}: free page counts {c->FreePages}/{c->CleanPages} but runs hold {freePages}/{cleanPages}";
+        }
+        foreach (nint x in cached)
+        {
+            Chunk* c = (Chunk*)PageMap.Lookup((void*)x);
+            if (c == null || c->Arena != a || c->Kind != ChunkKind.Arena || c->Quarantined != 0) continue;
+            PageDesc* run = RunContaining(c, Chunk.PageIndexOf((void*)x));
+            if (run == null || (run->Kind != PageKind.Slab && run->Kind != PageKind.Large))
+                return $"block 0x{(nuint)x:x} is in a thread cache but its pages are free (double free)";
         }
         if (chunks != a->NChunks) return $"{chunks} chunks listed but NChunks is {a->NChunks}";
         if (empty != a->EmptyChunks) return $"{empty} chunks are empty but EmptyChunks is {a->EmptyChunks}";
@@ -133,7 +188,7 @@ public static unsafe partial class Heap
         return null;
     }
 
-    private static string? ValidateSlab(Chunk* c, PageDesc* d, uint head)
+    private static string? ValidateSlab(Chunk* c, PageDesc* d, uint head, HashSet<nint> cached)
     {
         int cls = d->Bin;
         if (cls >= SizeClasses.NBins || d->Pages != SizeClasses.s_slabPages[cls]) return $"slab at page {head} has class {cls} and {d->Pages} pages";
@@ -155,7 +210,8 @@ public static unsafe partial class Heap
             nuint off = (nuint)((byte*)p - start);
             if ((byte*)p < start || off % size != 0 || off / size >= d->Bump)
                 return $"slab at page {head}: free list entry 0x{(nuint)p:x} is not a used region of the slab";
-            if (++listed > regs) return $"slab at page {head}: free list is longer than the slab (cycle?)";
+            if (++listed > regs) return $"slab at page {head}: free list is longer than the slab (a block freed twice makes a cycle)";
+            if (cached.Count != 0 && cached.Contains((nint)p)) return $"block 0x{(nuint)p:x} is both in a thread cache and on its slab's free list (double free)";
         }
         if (listed + (regs - d->Bump) != d->NFree) return $"slab at page {head}: NFree {d->NFree} but free list {listed} + unused {regs - d->Bump}";
         return null;

@@ -23,10 +23,12 @@ namespace NativeHeap;
 /// <remarks>
 /// Errors: an allocation that cannot be satisfied (out of memory, or a size above 7 × 2^60) returns
 /// null, or throws / aborts as <see cref="HeapOptions.Oom"/> says. Freeing a pointer that no NativeHeap
-/// arena owns throws <see cref="HeapMisuseException"/> and changes nothing. With
-/// <see cref="HeapOptions.Checked"/> on, double frees, interior pointers, frees after an arena reset and
-/// wrong sizes given to sized frees also throw <see cref="HeapMisuseException"/> with nothing changed;
-/// without it they are undefined behaviour, as in C.
+/// arena owns throws <see cref="HeapMisuseException"/> and changes nothing. By default the cheap
+/// misuses also throw it with nothing changed: an immediate double free, a double free through an
+/// explicit cache or of a large/huge block, an interior pointer on any path but the thread cache's
+/// fast push, a stale free into a recently reset arena (docs/general-heap.md lists what is and is not
+/// caught). With <see cref="HeapOptions.Checked"/> on, every double free, interior pointer, free after
+/// an arena reset and wrong size given to a sized free throws; the rest is undefined behaviour, as in C.
 /// </remarks>
 public static unsafe partial class Heap
 {
@@ -171,7 +173,7 @@ public static unsafe partial class Heap
     public static void SdallocX(void* ptr, nuint size, MallocFlags flags)
     {
         if (flags.Value == 0 && !s_checked) Free(ptr);
-        else FreeSlow(ptr, flags.ThreadCacheId, size == 0 ? 1 : size);
+        else FreeSlow(ptr, flags.ThreadCacheId, size == 0 ? 1 : size, flags.Alignment);
     }
 
     /// <summary>nallocx: the usable size <see cref="MallocX"/> would return for this request, without allocating; 0 when impossible.</summary>

@@ -15,6 +15,18 @@
 // local blocks go back (jemalloc's tcache GC, simplified), so idle caches shrink. A thread's cache is
 // reclaimed after the thread exits: its pthread key destructor (libc's sem_post) posts
 // ExitSemaphore, and Heap.ReclaimExitedCaches finds posted caches in the registry list.
+// Free checks (on by default; NATIVEHEAP_FREE_CHECKS=0 turns them off, for A/B benchmarks):
+//  - fast path (TryPush): a block equal to the bin's newest block (the immediate double free) goes to
+//    the slow path. One load from the stack's own cache line and a compare: no store, nothing on the
+//    pop side (measured within noise on the pair benchmark; an alignment test against interior
+//    pointers here cost ~10 % and was left to the slow paths, see docs/general-heap.md).
+//  - slow paths (PushSlow, PushRemote: overflows, explicit caches, cross-arena frees): a block that
+//    enters a cache there gets FreeKey, a random odd 64-bit value, in its first word (glibc's tcache
+//    key; the cache's slots are a separate array, so the block's memory is unused while cached), and
+//    the slow pops (CachePop, AllocMiss) clear it. A push that finds the key scans the bin and throws
+//    HeapMisuseException when the block is there; a stale key (left by a fast pop, or a user value
+//    equal to it) only costs that scan. CheckFree also verifies the block start exactly.
+// The fast pop never clears a key, so the fast path pays nothing for the slow path's key.
 // Invariants: Base <= Full <= Cur <= Empty; local blocks belong to Arena (for a thread's cache);
 // a thread cache never holds blocks of an explicit arena. Memory kinds' caches (Kinds/KindThreadCaches,
 // Id >= KindThreadCaches.CacheIdBase, possibly a larger tcache_max) hold blocks of any arena of their
@@ -60,6 +72,16 @@ internal unsafe struct ThreadCache
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static CacheBin* BinsOf(ThreadCache* tc) => (CacheBin*)((byte*)tc + HeaderBytes);
 
+    /// <summary>Whether frees check for double frees and misaligned pointers (NATIVEHEAP_FREE_CHECKS=0 turns it off; read once, so the JIT folds it).</summary>
+    internal static readonly bool FreeChecks = Environment.GetEnvironmentVariable("NATIVEHEAP_FREE_CHECKS") != "0";
+
+    /// <summary>The value a cached block carries in its first word: random and odd, so it is never a free-list link.</summary>
+    internal static readonly ulong FreeKey = (ulong)Random.Shared.NextInt64() << 1 | 1;
+
+    /// <summary>Low address bits every block of a class of size <paramref name="size"/> has clear (blocks start at multiples of size's lowest set bit).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static nuint AlignMask(uint size) => (nuint)((size & (0u - size)) - 1);
+
     /// <summary>
     /// The allocation fast path's pop: the newest local block of class <paramref name="cls"/>, or null
     /// when the bin is empty. Counts the request and the allocated bytes. No lock, no atomic.
@@ -85,11 +107,44 @@ internal unsafe struct ThreadCache
     {
         CacheBin* cb = BinsOf(tc) + cls;
         void** cur = cb->Cur;
+        // A possible double free (p is the bin's newest block; *Empty is a spare slot, so the load is
+        // always in bounds): the slow path decides.
+        if (FreeChecks && *cur == p) return false;
         if (cur == cb->Full) return false;
         cb->Cur = cur - 1;
         cur[-1] = p;
         tc->Deallocated += cb->ItemSize;
         return true;
+    }
+
+    /// <summary>
+    /// The free checks' slow half, before <paramref name="p"/> (of class <paramref name="cls"/>) enters
+    /// this cache: throws <see cref="HeapMisuseException"/> when p is not the start of a block of its
+    /// slab or large run, or is already in this cache. Nothing has changed when it throws.
+    /// </summary>
+    internal static void CheckFree(ThreadCache* tc, int cls, void* p)
+    {
+        Chunk* c = (Chunk*)PageMap.Lookup(p);
+        if (c != null && c->Kind == ChunkKind.Arena)
+        {
+            PageDesc* d = &c->Pages[Chunk.PageIndexOf(p)];
+            if (d->Kind == PageKind.SlabInterior) d = &c->Pages[d->Head];
+            bool start = d->Kind == PageKind.Slab
+                ? (nuint)((byte*)p - d->Address) % SizeClasses.s_sizes[d->Bin] == 0
+                : d->Kind == PageKind.Large && d->Address == p;
+            if (!start) throw HeapMisuseException.NotABlock(p);
+        }
+        CacheBin* cb = BinsOf(tc) + cls;
+        if ((*(ulong*)p == FreeKey || (cb->Cur != cb->Empty && *cb->Cur == p)) && Contains(tc, cls, p)) throw HeapMisuseException.DoubleFree(p);
+    }
+
+    /// <summary>Whether <paramref name="p"/> is in bin <paramref name="cls"/> of the cache (local or remote end).</summary>
+    internal static bool Contains(ThreadCache* tc, int cls, void* p)
+    {
+        CacheBin* cb = BinsOf(tc) + cls;
+        for (void** r = cb->Cur; r < cb->Empty; r++) if (*r == p) return true;
+        for (void** r = BaseOf(tc, cls); r < cb->Full; r++) if (*r == p) return true;
+        return false;
     }
 
     private static ushort* Caps(ThreadCache* tc) => (ushort*)(BinsOf(tc) + tc->NBins);
@@ -123,7 +178,8 @@ internal unsafe struct ThreadCache
         int nbins = Math.Max(Heap.s_cacheBins, maxCls + 1);
         nuint slots = 0;
         for (int i = 0; i < nbins; i++) slots += (nuint)CapOf(i, enabled, maxCls);
-        nuint bytes = HeaderBytes + (nuint)nbins * (nuint)sizeof(CacheBin) + TrailerBytes(nbins) + slots * (nuint)sizeof(void*);
+        // One spare slot after the last bin: the fast free path reads *Cur even when the bin is empty.
+        nuint bytes = HeaderBytes + (nuint)nbins * (nuint)sizeof(CacheBin) + TrailerBytes(nbins) + (slots + 1) * (nuint)sizeof(void*);
         Debug.Assert(sizeof(ThreadCache) <= HeaderBytes);
         ThreadCache* tc = (ThreadCache*)MetaAlloc.TryAlloc(bytes);
         if (tc == null) return null;
@@ -176,6 +232,7 @@ internal unsafe struct ThreadCache
             if (got == 0) return null;
             cb->Cur = cb->Empty - got;
             p = *cb->Cur++;
+            if (FreeChecks) *(ulong*)p = 0;
         }
         else
         {
@@ -193,8 +250,10 @@ internal unsafe struct ThreadCache
     {
         CacheBin* cb = BinsOf(tc) + cls;
         if (Caps(tc)[cls] == 0) return false;
+        if (FreeChecks) CheckFree(tc, cls, p);
         if (cb->Cur == cb->Full) MakeRoom(tc, cls);
         *--cb->Cur = p;
+        if (FreeChecks) *(ulong*)p = FreeKey;
         Event(tc);
         return true;
     }
@@ -205,8 +264,10 @@ internal unsafe struct ThreadCache
     {
         CacheBin* cb = BinsOf(tc) + cls;
         if (Caps(tc)[cls] == 0) return false;
+        if (FreeChecks && ((*(ulong*)p == FreeKey) | (((nuint)p & AlignMask(cb->ItemSize)) != 0) | (cb->Full[-1] == p))) CheckFree(tc, cls, p);
         if (cb->Cur == cb->Full) MakeRoom(tc, cls);
         *cb->Full++ = p;
+        if (FreeChecks) *(ulong*)p = FreeKey;
         // Parked blocks pin their owners' slabs: send them home in small batches.
         if (cb->Full - BaseOf(tc, cls) >= Math.Min(RemoteBatch, Caps(tc)[cls] >> 1)) FlushRemote(tc, cls);
         return true;
@@ -254,6 +315,7 @@ internal unsafe struct ThreadCache
         }
         for (int i = 0; i < n; i++)
         {
+            if (FreeChecks) *(ulong*)items[i] = 0;   // leaves the cache: no stale key in a freed large run
             Chunk* c = (Chunk*)PageMap.Lookup(items[i]);
             General.Arena.LargeFree(c->Arena, &c->Pages[Chunk.PageIndexOf(items[i])]);
         }
@@ -270,13 +332,22 @@ internal unsafe struct ThreadCache
         }
     }
 
-    /// <summary>Removes cached items that belong to arena <paramref name="a"/> without freeing them (arena reset).</summary>
+    /// <summary>
+    /// Removes cached items that belong to arena <paramref name="a"/> without freeing them (arena reset).
+    /// A bin is only rewritten when it holds such an item: the reset runs on another thread than the
+    /// cache's user, who may be pushing and popping blocks of other arenas meanwhile (found by the mixed
+    /// stress: rewriting every bin duplicated and lost that thread's blocks).
+    /// </summary>
     internal static void DropArena(ThreadCache* tc, Arena* a)
     {
         CacheBin* bins = BinsOf(tc);
         for (int i = 0; i < tc->NBins; i++)
         {
             CacheBin* cb = bins + i;
+            bool holds = false;
+            for (void** r = cb->Cur; r < cb->Empty && !holds; r++) holds = OwnedBy(*r, a);
+            for (void** r = BaseOf(tc, i); r < cb->Full && !holds; r++) holds = OwnedBy(*r, a);
+            if (!holds) continue;
             void** w = cb->Empty;
             for (void** r = cb->Empty - 1; r >= cb->Cur; r--)
             {
@@ -295,6 +366,12 @@ internal unsafe struct ThreadCache
             }
             cb->Full = keep;
         }
+    }
+
+    private static bool OwnedBy(void* p, Arena* a)
+    {
+        Chunk* c = (Chunk*)PageMap.Lookup(p);
+        return c != null && c->Arena == a;
     }
 
     private static void Event(ThreadCache* tc)

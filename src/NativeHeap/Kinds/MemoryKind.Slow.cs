@@ -137,8 +137,10 @@ public sealed unsafe partial class MemoryKind
     /// block is untouched and null is returned.
     /// </summary>
     /// <exception cref="HeapMisuseException">The pointer is not owned by NativeHeap.</exception>
+    /// <exception cref="ObjectDisposedException">The kind was destroyed.</exception>
     public void* Realloc(void* ptr, nuint size)
     {
+        ThrowIfDestroyed();
         if (ptr == null) return Malloc(size);
         if (size == 0)
         {

@@ -114,8 +114,13 @@ public sealed unsafe partial class MemoryKind
     /// kind is still freed correctly; this kind is not consulted.
     /// </summary>
     /// <exception cref="HeapMisuseException">The pointer is not owned by NativeHeap.</exception>
+    /// <exception cref="ObjectDisposedException">This kind was destroyed (its blocks went with it).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void FreeBlock(void* ptr) => Free(ptr);
+    public void FreeBlock(void* ptr)
+    {
+        ThrowIfDestroyed();
+        Free(ptr);
+    }
 
     /// <summary>
     /// The kind a pointer belongs to (memkind_detect_kind), in O(1): one page-map load, one header

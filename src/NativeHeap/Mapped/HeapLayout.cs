@@ -19,7 +19,12 @@
 //   96 u64 tail PREV_FREE flag (derived: is the last block free)
 //  104 u64[2] bin bitmap (derived)    128 u64[32] numbered keys (offsets, 0 = none)
 //  512 u64[128] bin heads (derived)  2048 named roots: 992 entries of 64 bytes
-//        entry: u64 offset (0 = empty slot), u8 name length (1..55), 55 bytes UTF-8 name
+//        entry: u64 root word (0 = empty slot), u8 name length (1..55), 55 bytes UTF-8 name
+//  Key and root words (format version 2): bits 0..47 the payload offset of an allocated block,
+//  bits 48..63 RootCheck(offset, salt, key number or name), never 0. One atomic store publishes
+//  offset and check together. Version 1 stored the bare offset (check bits 0); a version-1 file is
+//  upgraded word by word when opened writable, then the header says version 2 (checksum stored before
+//  the version, so an interrupted upgrade is recognised: see MappedHeap.Attach.cs).
 //
 // Block (at offset o, size S, a multiple of 16, at least 32):
 //   o+0  u64 header word: S | ALLOC (bit 0) | PREV_FREE (bit 1, derived: the block before is free)
@@ -44,7 +49,9 @@ namespace NativeHeap.Mapped;
 internal static class HeapLayout
 {
     internal static ReadOnlySpan<byte> MagicBytes => "NHEAPMAP"u8;
-    internal const uint FormatVersion = 1;
+    internal const uint FormatVersion = 2;
+    internal const uint FirstChecksummedRootsVersion = 2;
+    internal const ulong RootOffsetMask = (1UL << 48) - 1;
     internal const int HeaderSize = 64 * 1024;
     internal const int PageSize = 4096;
 
@@ -105,6 +112,34 @@ internal static class HeapLayout
             h = (h ^ header[i]) * 0x100000001B3UL;
         }
         return h;
+    }
+
+    /// <summary>The 16-bit check of a key or root word (FNV-1a over offset, salt and the key number or name); never 0.</summary>
+    internal static ulong RootCheck(long offset, ulong salt, int key, ReadOnlySpan<byte> name)
+    {
+        ulong h = 0xCBF29CE484222325UL;
+        ulong o = (ulong)offset ^ salt;
+        for (int i = 0; i < 8; i++) h = (h ^ (byte)(o >> (i * 8))) * 0x100000001B3UL;
+        h = (h ^ (uint)key) * 0x100000001B3UL;
+        foreach (byte b in name) h = (h ^ b) * 0x100000001B3UL;
+        ulong folded = (h ^ (h >> 16) ^ (h >> 32) ^ (h >> 48)) & 0xFFFF;
+        return folded == 0 ? 1 : folded;
+    }
+
+    /// <summary>The version-2 word for a key or root: the offset with its check in the top 16 bits (0 stays 0).</summary>
+    internal static ulong RootWord(long offset, ulong salt, int key, ReadOnlySpan<byte> name)
+        => offset == 0 ? 0 : (ulong)offset | RootCheck(offset, salt, key, name) << 48;
+
+    /// <summary>
+    /// Decodes a key or root word: its offset, and whether its check holds. A word without check bits is
+    /// accepted only when <paramref name="bareAllowed"/> (a version-1 heap, or one whose upgrade was interrupted).
+    /// </summary>
+    internal static bool TryDecodeRoot(ulong word, ulong salt, int key, ReadOnlySpan<byte> name, bool bareAllowed, out long offset)
+    {
+        offset = (long)(word & RootOffsetMask);
+        ulong check = word >> 48;
+        if (check == 0) return bareAllowed;
+        return check == RootCheck(offset, salt, key, name);
     }
 
     internal static long AlignUp(long value, long alignment) => (value + alignment - 1) & ~(alignment - 1);

@@ -18,7 +18,7 @@ public sealed unsafe partial class MappedHeap
 {
     /// <summary>
     /// Attaches the heap kept in the file at <paramref name="path"/>: reopens the heap it holds, or
-    /// creates one when the file is empty or (with <see cref="MappedHeapOptions.CreateIfMissing"/>) missing.
+    /// creates one when the file is missing or empty and <see cref="MappedHeapOptions.CreateIfMissing"/> is set.
     /// </summary>
     /// <returns>True with <paramref name="heap"/> set; false with the reason in <paramref name="failure"/>.</returns>
     public static bool TryAttach(string path, MappedHeapOptions? options, out MappedHeap? heap, out MappedHeapFailure failure)
@@ -46,7 +46,7 @@ public sealed unsafe partial class MappedHeap
 
     /// <summary>
     /// Attaches the heap in the open file <paramref name="fd"/> (mmalloc_attach with a descriptor); an
-    /// empty file gets a new heap. The heap uses its own duplicate of the descriptor, so the caller
+    /// empty file gets a new heap when <see cref="MappedHeapOptions.CreateIfMissing"/> is set (else NotAHeap). The heap uses its own duplicate of the descriptor, so the caller
     /// keeps (and must close) <paramref name="fd"/>; the lock is shared with the caller's descriptor.
     /// </summary>
     public static bool TryAttach(int fd, MappedHeapOptions? options, out MappedHeap? heap, out MappedHeapFailure failure)
@@ -161,9 +161,19 @@ public sealed unsafe partial class MappedHeap
             OsFile.TryClose(fd, out _);
             return false;
         }
-        bool ok = size == 0
-            ? TryCreateInFile(fd, name, options, out heap, out failure)
-            : TryOpenExisting(fd, name, size, options, out heap, out failure);
+        bool ok;
+        if (size == 0 && !options.CreateIfMissing)
+        {
+            // An empty file is not a heap: formatting it is creation, which the caller did not ask for.
+            failure = new MappedHeapFailure(MappedHeapError.NotAHeap, $"{name} is empty (0 bytes): not a heap; set CreateIfMissing to create one in it");
+            ok = false;
+        }
+        else
+        {
+            ok = size == 0
+                ? TryCreateInFile(fd, name, options, out heap, out failure)
+                : TryOpenExisting(fd, name, size, options, out heap, out failure);
+        }
         if (!ok) OsFile.TryClose(fd, out _);
         return ok;
     }
@@ -261,7 +271,16 @@ public sealed unsafe partial class MappedHeap
             return false;
         }
         ulong sum = *(ulong*)(h + OffChecksum);
-        if (version == 0 || sum != Checksum(h))
+        bool interruptedUpgrade = false;
+        if (version == 1 && sum != Checksum(h))
+        {
+            // An upgrade to version 2 stores the new checksum before the new version: a header whose
+            // checksum is right for version 2 is a version-1 heap whose upgrade was interrupted.
+            *(uint*)(h + OffVersion) = FormatVersion;
+            interruptedUpgrade = sum == Checksum(h);
+            *(uint*)(h + OffVersion) = version;
+        }
+        if (version == 0 || (sum != Checksum(h) && !interruptedUpgrade))
         {
             failure = new MappedHeapFailure(MappedHeapError.CorruptHeader, $"{name}: header checksum mismatch (stored {sum:x16}, computed {Checksum(h):x16})");
             return false;
@@ -319,6 +338,7 @@ public sealed unsafe partial class MappedHeap
 
         var heap1 = new MappedHeap(fd, name, (byte*)addr, max, options.ReadOnly, relocated) { _fileSize = fileSize };
         heap1.LoadHeaderFields();
+        heap1._bareRoots = version < FirstChecksummedRootsVersion;
         heap1._wasClean = *(uint*)(h + OffState) == StateClosed;
         string? problem = heap1.Walk(steady: false, out _);
         if (problem != null)
@@ -338,11 +358,42 @@ public sealed unsafe partial class MappedHeap
             if (!heap1._wasClean) heap1.Word(OffUncleanOpens)++;
             heap1.Word(OffOpenCount)++;
             Volatile.Write(ref *(uint*)(heap1._base + OffState), StateOpen);
+            if (heap1._bareRoots) heap1.UpgradeRoots();
             heap1.Rebuild();
         }
         heap = heap1;
         failure = default;
         return true;
+    }
+
+    /// <summary>
+    /// Upgrades a version-1 heap (opened writable, walked and found sound) to version 2: every key and
+    /// root word gets its check (one atomic store each; a word with its check is read correctly by
+    /// both versions' rules), then the header's checksum for version 2, then the version. A crash before
+    /// the version store leaves a version-1 header whose checksum is version 2's, which the open
+    /// recognises as an interrupted upgrade and finishes.
+    /// </summary>
+    private void UpgradeRoots()
+    {
+        for (int k = 0; k < KeyCount; k++)
+        {
+            ulong word = Word(OffKeys + k * 8);
+            if (word != 0 && word >> 48 == 0) Volatile.Write(ref Word(OffKeys + k * 8), RootWord((long)word, _salt, k, default));
+        }
+        for (int i = 0; i < NamedRootCount; i++)
+        {
+            byte* e = _base + OffNamedRoots + i * NamedRootSize;
+            ulong word = *(ulong*)e;
+            if (word != 0 && word >> 48 == 0) Volatile.Write(ref *(ulong*)e, RootWord((long)word, _salt, -1, new ReadOnlySpan<byte>(e + 9, e[8])));
+        }
+        CrashPoint();
+        byte* copy = stackalloc byte[ChecksummedBytes];
+        new ReadOnlySpan<byte>(_base, ChecksummedBytes).CopyTo(new Span<byte>(copy, ChecksummedBytes));
+        *(uint*)(copy + OffVersion) = FormatVersion;
+        Volatile.Write(ref Word(OffChecksum), Checksum(copy));
+        CrashPoint();
+        Volatile.Write(ref *(uint*)(_base + OffVersion), FormatVersion);
+        _bareRoots = false;
     }
 
     private void LoadHeaderFields()

@@ -24,6 +24,32 @@ public sealed unsafe partial class MappedHeap
         if (end < HeaderSize || end > limit || (end & 15) != 0)
             return $"heap end {end} outside [{HeaderSize}, {limit}] or unaligned";
 
+        // Every key and root must be null or the payload of an allocated block, with its check intact
+        // (format version 2): gathered first, each crossed off when the walk meets its block.
+        var targets = new Dictionary<long, string>();
+        int keys = 0, named = 0;
+        for (int k = 0; k < KeyCount; k++)
+        {
+            ulong word = Word(OffKeys + k * 8);
+            if (word == 0) continue;
+            if (!TryDecodeRoot(word, _salt, k, default, _bareRoots, out long v)) return $"key {k}: word {word:x16} fails its check (corrupted)";
+            if (v < HeaderSize + BlockHeader || v >= end) return $"key {k}: offset {v} outside the heap";
+            targets.TryAdd(v, $"key {k}");
+            keys++;
+        }
+        for (int i = 0; i < NamedRootCount; i++)
+        {
+            byte* e = _base + OffNamedRoots + i * NamedRootSize;
+            ulong word = *(ulong*)e;
+            if (word == 0) continue;
+            if (e[8] == 0 || e[8] > MaxNameBytes) return $"named root slot {i}: name length {e[8]}";
+            if (!TryDecodeRoot(word, _salt, -1, new ReadOnlySpan<byte>(e + 9, e[8]), _bareRoots, out long v))
+                return $"named root slot {i}: word {word:x16} fails its check (corrupted offset or name)";
+            if (v < HeaderSize + BlockHeader || v >= end) return $"named root slot {i}: offset {v} outside the heap";
+            targets.TryAdd(v, $"named root slot {i}");
+            named++;
+        }
+
         HashSet<long>? freeSet = steady ? new HashSet<long>() : null;
         long o = HeaderSize, used = 0, free = 0, nAlloc = 0, nFree = 0, largest = 0;
         bool prevFree = false;
@@ -36,6 +62,7 @@ public sealed unsafe partial class MappedHeap
             if ((h & Alloc) != 0)
             {
                 if (Word(o + 8) != Cookie(o, _salt)) return $"block at {o}: allocated block without its cookie";
+                if (targets.Count != 0) targets.Remove(o + BlockHeader);
                 used += size;
                 nAlloc++;
             }
@@ -59,24 +86,8 @@ public sealed unsafe partial class MappedHeap
             o += size;
         }
 
-        int keys = 0;
-        for (int k = 0; k < KeyCount; k++)
-        {
-            long v = (long)Word(OffKeys + k * 8);
-            if (v == 0) continue;
-            if (v < HeaderSize || v >= end) return $"key {k}: offset {v} outside the heap";
-            keys++;
-        }
-        int named = 0;
-        for (int i = 0; i < NamedRootCount; i++)
-        {
-            byte* e = _base + OffNamedRoots + i * NamedRootSize;
-            long v = *(long*)e;
-            if (v == 0) continue;
-            if (v < HeaderSize || v >= end) return $"named root slot {i}: offset {v} outside the heap";
-            if (e[8] == 0 || e[8] > MaxNameBytes) return $"named root slot {i}: name length {e[8]}";
-            named++;
-        }
+        foreach (KeyValuePair<long, string> t in targets)
+            return $"{t.Value}: offset {t.Key} is not the start of an allocated block";
 
         if (steady)
         {

@@ -14,6 +14,7 @@
 //
 // Layout and crash rules: HeapLayout.cs (format), MappedHeap.Blocks.cs (store ordering),
 // MappedHeap.Check.cs (walker and rebuild), MappedHeap.Attach.cs (open and validation).
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Text;
 using NativeHeap.Os;
@@ -26,6 +27,11 @@ namespace NativeHeap.Mapped;
 /// publish roots; detach and re-attach later, in this or another process, and find the data again.
 /// Thread-safe. Survives a killed process: an unclean shutdown is detected and repaired on the next attach.
 /// </summary>
+/// <remarks>
+/// Failures return false / null with <see cref="LastError"/> set. After <see cref="Dispose"/> (or
+/// <see cref="TryDetach"/>) every member but <see cref="TryDetach"/>, <see cref="Dispose"/> and the
+/// properties throws <see cref="ObjectDisposedException"/>.
+/// </remarks>
 public sealed unsafe partial class MappedHeap : IDisposable
 {
     /// <summary>Number of numbered root keys (mmalloc_setkey / mmalloc_getkey).</summary>
@@ -50,6 +56,7 @@ public sealed unsafe partial class MappedHeap : IDisposable
     private ulong _salt;
     private bool _writable;
     private bool _wasClean;
+    private bool _bareRoots;   // key and root words may lack their check (a version-1 heap opened read-only)
     private MappedHeapError _lastError;
     private OsError _lastOsError;
 
@@ -111,6 +118,7 @@ public sealed unsafe partial class MappedHeap : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void* AllocateRejected(long need)
     {
+        ThrowIfDetached();
         SetError(need < 0 ? MappedHeapError.InvalidSize : WriteBlocker());
         return null;
     }
@@ -193,7 +201,7 @@ public sealed unsafe partial class MappedHeap : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long BlockOf(void* pointer)
     {
-        if (_base == null) return BadPointer(MappedHeapError.Detached);
+        if (_base == null) ThrowDetached();
         long o = (long)((byte*)pointer - _base) - BlockHeader;
         long end = HeapEnd;
         if (o < HeaderSize || o > end - MinBlock || (o & 15) != 0) return BadPointer(MappedHeapError.InvalidPointer);
@@ -222,7 +230,7 @@ public sealed unsafe partial class MappedHeap : IDisposable
             if (!_writable) return Fail(WriteBlocker());
             if ((uint)key >= KeyCount) return Fail(MappedHeapError.InvalidKey);
             if (!TryRootOffset(pointer, out long off)) return false;
-            Volatile.Write(ref Word(OffKeys + key * 8), (ulong)off);
+            Volatile.Write(ref Word(OffKeys + key * 8), RootWord(off, _salt, key, default));
             return true;
         }
     }
@@ -232,9 +240,13 @@ public sealed unsafe partial class MappedHeap : IDisposable
     {
         lock (_lock)
         {
-            if (_base == null) { SetError(MappedHeapError.Detached); return null; }
+            ThrowIfDetached();
             if ((uint)key >= KeyCount) { SetError(MappedHeapError.InvalidKey); return null; }
-            long off = (long)Word(OffKeys + key * 8);
+            if (!TryDecodeRoot(Word(OffKeys + key * 8), _salt, key, default, _bareRoots, out long off))
+            {
+                SetError(MappedHeapError.CorruptMetadata);
+                return null;
+            }
             return off == 0 ? null : _base + off;
         }
     }
@@ -251,7 +263,7 @@ public sealed unsafe partial class MappedHeap : IDisposable
             int slot = FindRoot(utf8[..len]);
             if (slot >= 0)
             {
-                Volatile.Write(ref Word(OffNamedRoots + slot * NamedRootSize), (ulong)off);
+                Volatile.Write(ref Word(OffNamedRoots + slot * NamedRootSize), RootWord(off, _salt, -1, utf8[..len]));
                 return true;
             }
             if (off == 0) return true;
@@ -263,7 +275,7 @@ public sealed unsafe partial class MappedHeap : IDisposable
                 CrashPoint();
                 utf8[..len].CopyTo(new Span<byte>(e + 9, MaxNameBytes));
                 CrashPoint();
-                Volatile.Write(ref *(ulong*)e, (ulong)off); // commit
+                Volatile.Write(ref *(ulong*)e, RootWord(off, _salt, -1, utf8[..len])); // commit
                 return true;
             }
             return Fail(MappedHeapError.RootTableFull);
@@ -276,10 +288,16 @@ public sealed unsafe partial class MappedHeap : IDisposable
         Span<byte> utf8 = stackalloc byte[MaxNameBytes];
         lock (_lock)
         {
-            if (_base == null) { SetError(MappedHeapError.Detached); return null; }
+            ThrowIfDetached();
             if (!TryEncodeName(name, utf8, out int len)) { SetError(MappedHeapError.InvalidName); return null; }
             int slot = FindRoot(utf8[..len]);
-            return slot < 0 ? null : _base + (long)Word(OffNamedRoots + slot * NamedRootSize);
+            if (slot < 0) return null;
+            if (!TryDecodeRoot(Word(OffNamedRoots + slot * NamedRootSize), _salt, -1, utf8[..len], _bareRoots, out long off))
+            {
+                SetError(MappedHeapError.CorruptMetadata);
+                return null;
+            }
+            return _base + off;
         }
     }
 
@@ -292,12 +310,13 @@ public sealed unsafe partial class MappedHeap : IDisposable
         var list = new List<KeyValuePair<string, long>>();
         lock (_lock)
         {
-            if (_base == null) return list;
+            ThrowIfDetached();
             for (int i = 0; i < NamedRootCount; i++)
             {
                 byte* e = _base + OffNamedRoots + i * NamedRootSize;
-                long off = *(long*)e;
-                if (off == 0 || e[8] == 0 || e[8] > MaxNameBytes) continue;
+                ulong word = *(ulong*)e;
+                if (word == 0 || e[8] == 0 || e[8] > MaxNameBytes) continue;
+                if (!TryDecodeRoot(word, _salt, -1, new ReadOnlySpan<byte>(e + 9, e[8]), _bareRoots, out long off)) continue;   // corrupt: Check reports it
                 list.Add(new(Encoding.UTF8.GetString(e + 9, e[8]), off));
             }
         }
@@ -322,15 +341,25 @@ public sealed unsafe partial class MappedHeap : IDisposable
         return true;
     }
 
+    /// <summary>A key or root must be null or the start of an allocated block (what Check verifies): its payload offset.</summary>
     private bool TryRootOffset(void* pointer, out long offset)
     {
         offset = 0;
         if (pointer == null) return true;
-        long o = (long)((byte*)pointer - _base);
-        if (o < HeaderSize || o >= HeapEnd) return Fail(MappedHeapError.InvalidPointer);
-        offset = o;
+        long o = BlockOf(pointer);
+        if (o == 0) return Fail(MappedHeapError.InvalidPointer);
+        offset = o + BlockHeader;
         return true;
     }
+
+    private void ThrowIfDetached()
+    {
+        if (_base == null) ThrowDetached();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
+    private void ThrowDetached() => throw new ObjectDisposedException(Name, $"NativeHeap: the mapped heap {Name} was detached (disposed)");
 
     // ---- offsets ----
 
@@ -338,13 +367,19 @@ public sealed unsafe partial class MappedHeap : IDisposable
     public long OffsetOf(void* pointer)
     {
         if (pointer == null) return 0;
+        ThrowIfDetached();
         long o = (long)((byte*)pointer - _base);
-        if (_base == null || o < HeaderSize || o >= _maxSize) throw new ArgumentOutOfRangeException(nameof(pointer), "the pointer is not inside this heap");
+        if (o < HeaderSize || o >= _maxSize) throw new ArgumentOutOfRangeException(nameof(pointer), "the pointer is not inside this heap");
         return o;
     }
 
     /// <summary>The pointer at <paramref name="offset"/> from the base in this mapping (null for 0).</summary>
-    public void* PointerAt(long offset) => offset == 0 ? null : _base + offset;
+    public void* PointerAt(long offset)
+    {
+        if (offset == 0) return null;
+        ThrowIfDetached();
+        return _base + offset;
+    }
 
     // ---- maintenance ----
 
@@ -353,7 +388,7 @@ public sealed unsafe partial class MappedHeap : IDisposable
     {
         lock (_lock)
         {
-            if (_base == null) return Fail(MappedHeapError.Detached);
+            ThrowIfDetached();
             if (_fd < 0 || IsReadOnly) return true;
             if (!OsFile.TrySync(_base, (nuint)AlignUp(HeapEnd, PageSize), _fd, out OsError err))
                 return Fail(MappedHeapError.OsFailure, err);
@@ -378,7 +413,7 @@ public sealed unsafe partial class MappedHeap : IDisposable
     {
         lock (_lock)
         {
-            if (_base == null) return default;
+            ThrowIfDetached();
             Walk(steady: false, out MappedHeapStats stats);
             return stats;
         }
@@ -394,16 +429,21 @@ public sealed unsafe partial class MappedHeap : IDisposable
     {
         lock (_lock)
         {
-            if (_base == null) { problem = "detached"; return false; }
+            ThrowIfDetached();
             bool steady = !IsReadOnly || _wasClean;
             problem = Walk(steady, out _);
+            if (problem != null) SetError(MappedHeapError.CorruptMetadata);
             return problem == null;
         }
     }
 
     // ---- errors ----
 
-    private MappedHeapError WriteBlocker() => _base == null ? MappedHeapError.Detached : IsReadOnly ? MappedHeapError.ReadOnly : MappedHeapError.None;
+    private MappedHeapError WriteBlocker()
+    {
+        ThrowIfDetached();
+        return IsReadOnly ? MappedHeapError.ReadOnly : MappedHeapError.None;
+    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void SetError(MappedHeapError error, OsError os = default)

@@ -25,6 +25,9 @@ public sealed class MappedHeapOptions
     /// <summary>Attach without writing: a shared lock, a read-only mapping, no recovery. Allocation and root updates fail with <see cref="MappedHeapError.ReadOnly"/>.</summary>
     public bool ReadOnly { get; set; }
 
-    /// <summary>For path attaches: create the file when it does not exist (default true).</summary>
+    /// <summary>
+    /// Create a heap when the file does not exist (path attaches) or is empty (0 bytes; path and
+    /// descriptor attaches). Default true; when false, a missing file is an OsFailure and an empty one NotAHeap.
+    /// </summary>
     public bool CreateIfMissing { get; set; } = true;
 }

@@ -1,3 +1,5 @@
+using NativeHeap.General;
+
 namespace NativeHeap.Tests.General;
 
 /// <summary>
@@ -16,6 +18,23 @@ public unsafe class SpareChunkTests
 
     [Fact]
     public void EmptyChunksMoveToTheArenaThatNeedsThem()
+    {
+        // Decay releases pooled chunks once they are older than dirty_decay_ms: on a loaded machine
+        // the steps below can take that long, so the heap's clock is frozen for the test (the pool's
+        // behaviour, not the machine's speed, is what is measured).
+        long frozen = Environment.TickCount64;
+        HeapClock.Set(() => frozen);
+        try
+        {
+            MoveBetweenArenas();
+        }
+        finally
+        {
+            HeapClock.Set(null);
+        }
+    }
+
+    private static void MoveBetweenArenas()
     {
         const int Blocks = 256;      // 64 MiB: far more than the free pages arenas 5 and 6 may already own
         const nuint Size = 256 * 1024;   // large, above the thread-cache limit

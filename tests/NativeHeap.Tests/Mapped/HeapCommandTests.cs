@@ -57,4 +57,30 @@ public unsafe class HeapCommandTests
         Assert.Equal(2, exit);
         Assert.Contains("NotAHeap", output);
     }
+
+    [Fact]
+    public void CheckReportsCorruptKeysAndRootsAndRefusesEmptyFiles()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("keys.heap");
+        Assert.True(MappedHeap.TryAttach(path, null, out MappedHeap? heap, out MappedHeapFailure f), f.ToString());
+        heap!.TrySetKey(3, heap.Allocate(100));
+        heap.TrySetRoot("config", heap.Allocate(10));
+        heap.Dispose();
+        byte[] good = File.ReadAllBytes(path);
+        byte[] bad = (byte[])good.Clone();
+        bad[128 + 3 * 8] ^= 0x40;   // key 3 moved 64 bytes: inside its block (or past it)
+        File.WriteAllBytes(path, bad);
+        (int exit, string output) = Nheap("heap", "check", path);
+        Assert.Equal(2, exit);
+        Assert.Contains("CorruptMetadata", output);
+        Assert.Contains("key 3", output);
+
+        string empty = dir.File("empty.heap");
+        File.WriteAllBytes(empty, []);
+        (exit, output) = Nheap("heap", "check", empty);
+        Assert.Equal(2, exit);
+        Assert.Contains("NotAHeap", output);
+        Assert.Equal(0, new FileInfo(empty).Length);
+    }
 }

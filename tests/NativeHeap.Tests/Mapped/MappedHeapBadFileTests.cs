@@ -93,9 +93,9 @@ public unsafe class MappedHeapBadFileTests
     {
         using var dir = new TempDir();
         string path = MakeHeap(dir, "v.heap");
-        Patch(path, 8, BitConverter.GetBytes(2u));
+        Patch(path, 8, BitConverter.GetBytes(3u));
         MappedHeapFailure f = AssertRefused(path, MappedHeapError.UnsupportedVersion);
-        Assert.Contains("version 2", f.Message);
+        Assert.Contains("version 3", f.Message);
     }
 
     [Fact]

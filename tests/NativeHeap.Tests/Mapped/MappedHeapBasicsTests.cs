@@ -242,7 +242,7 @@ public unsafe class MappedHeapBasicsTests
         foreach (MappedHeap h in heaps) { AssertConsistent(h); Assert.True(h.TryDetach()); }
         Assert.False(heaps[0].TryDetach());
         Assert.Equal(MappedHeapError.Detached, heaps[0].LastError);
-        Assert.True(heaps[0].Allocate(8) == null);
+        Assert.Throws<ObjectDisposedException>(() => heaps[0].Allocate(8));   // use after detach (Dispose)
     }
 
     [Fact]
