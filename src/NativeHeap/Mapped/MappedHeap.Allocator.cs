@@ -1,7 +1,7 @@
 // MappedHeap.Allocator: a mapped heap as an INativeHeap (the verbs all heaps share). mmalloc's own
-// calls (Allocate, TryFree, Reallocate, UsableSize) keep their C-style contract (null / false with
-// LastError, also after Detach); through the interface a detached heap throws ObjectDisposedException
-// instead, and Free throws HeapMisuseException for a pointer TryFree refuses. Each call checks
+// calls (Allocate, TryFree, Reallocate, UsableSize) keep their C-style contract for bad input (null /
+// false with LastError); a detached heap throws ObjectDisposedException from every member, these
+// included, and Free throws HeapMisuseException for a pointer TryFree refuses. Each call checks
 // detachment before it reads the region, and again (through LastError) under the heap's lock.
 namespace NativeHeap.Mapped;
 
@@ -92,11 +92,4 @@ public sealed unsafe partial class MappedHeap : INativeHeap
         }
     }
 
-    private void ThrowIfDetached()
-    {
-        if (_base == null) throw DetachedException();
-    }
-
-    private ObjectDisposedException DetachedException()
-        => new(nameof(MappedHeap), $"NativeHeap: mapped heap '{Name}' is detached");
 }

@@ -359,7 +359,9 @@ public sealed unsafe partial class MappedHeap : IDisposable
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     [DoesNotReturn]
-    private void ThrowDetached() => throw new ObjectDisposedException(Name, $"NativeHeap: the mapped heap {Name} was detached (disposed)");
+    private void ThrowDetached() => throw DetachedException();
+
+    private ObjectDisposedException DetachedException() => new(Name, $"NativeHeap: the mapped heap {Name} was detached (disposed)");
 
     // ---- offsets ----
 
