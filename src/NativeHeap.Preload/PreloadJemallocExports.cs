@@ -6,7 +6,7 @@
 // 1 byte, failures return NULL / 0 / the unchanged size; the mallctl family returns HeapControl's
 // status (jemalloc's errno values), EFAULT for an unexpected failure.
 using System.Runtime.InteropServices;
-using System.Text;
+using NativeHeap.General;
 
 namespace NativeHeap.Preload;
 
@@ -115,27 +115,7 @@ internal static unsafe class PreloadJemallocExports
         try
         {
             string o = opts == null ? "" : new string(Marshal.PtrToStringUTF8((nint)opts)!.Where(c => "Jcgmabl".Contains(c)).ToArray());
-            string text = HeapControl.FormatStats(o);
-            if (writeCb == null)
-            {
-                Console.Error.Write(text);
-                Console.Error.Flush();
-                return;
-            }
-            int start = 0;
-            while (start < text.Length)
-            {
-                int end = Math.Min(text.Length, start + 4000);
-                if (end < text.Length)
-                {
-                    int nl = text.LastIndexOf('\n', end - 1, end - start);
-                    if (nl >= start) end = nl + 1;
-                }
-                byte[] bytes = new byte[Encoding.UTF8.GetByteCount(text.AsSpan(start, end - start)) + 1];
-                Encoding.UTF8.GetBytes(text.AsSpan(start, end - start), bytes);
-                fixed (byte* buf = bytes) writeCb(cbopaque, buf);
-                start = end;
-            }
+            HeapMessages.WriteTo(HeapControl.FormatStats(o), writeCb, cbopaque);
         }
         catch (Exception e)
         {

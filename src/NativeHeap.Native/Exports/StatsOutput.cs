@@ -1,6 +1,6 @@
 // StatsOutput: where text for the C caller goes — a write callback, or jemalloc's malloc_message hook
 // (a data symbol the program may set, native/nh_jemalloc.c), or stderr — in pieces of whole lines.
-using System.Text;
+using NativeHeap.General;
 
 namespace NativeHeap.Native.Exports;
 
@@ -25,26 +25,6 @@ internal static unsafe partial class StatsOutput
             writeCb = MessageHook;
             cbopaque = null;
         }
-        if (writeCb == null)
-        {
-            Console.Error.Write(text);
-            Console.Error.Flush();
-            return;
-        }
-        // Whole lines, at most ~4 KiB per call (jemalloc's emitter buffers the same way).
-        int start = 0;
-        while (start < text.Length)
-        {
-            int end = Math.Min(text.Length, start + 4000);
-            if (end < text.Length)
-            {
-                int nl = text.LastIndexOf('\n', end - 1, end - start);
-                if (nl >= start) end = nl + 1;
-            }
-            byte[] bytes = new byte[Encoding.UTF8.GetByteCount(text.AsSpan(start, end - start)) + 1];
-            Encoding.UTF8.GetBytes(text.AsSpan(start, end - start), bytes);
-            fixed (byte* buf = bytes) writeCb(cbopaque, buf);   // the array's last byte is the NUL
-            start = end;
-        }
+        HeapMessages.WriteTo(text, writeCb, cbopaque);
     }
 }
