@@ -479,7 +479,9 @@ static uint32_t malloc_small(nh_heap *h, int c, uint32_t want, void **out)
         int no_memory;
         if ((out[0] = malloc_from_partial(h, c, slot)) != NULL) return 1;
         if ((out[0] = malloc_from_new_sb(h, c, slot, &no_memory)) != NULL) return 1;
-        if (no_memory) return 0;
+        /* take_units reclaimed every row's active superblock onto the partial lists before it gave
+         * up (a thread that moved to another CPU left one there): one more look before NULL. */
+        if (no_memory) return (out[0] = malloc_from_partial(h, c, slot)) != NULL;
         n = malloc_from_active(h, slot, want, out);
     }
     return n;

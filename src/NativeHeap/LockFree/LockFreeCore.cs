@@ -169,7 +169,9 @@ internal static unsafe class LockFreeCore
             if (p != null) return p;
             p = MallocFromNewSuperblock(h, c, slot, out bool noMemory);
             if (p != null) return p;
-            if (noMemory) return null;
+            // TakeUnits reclaimed every row's active superblock onto the partial lists before it gave
+            // up (a thread that moved to another CPU left one there): one more look before null.
+            if (noMemory) return MallocFromPartial(h, c, slot);
             p = MallocFromActive(h, c, slot, ref none); // another thread installed an active superblock
             if (p != null) return p;
         }
