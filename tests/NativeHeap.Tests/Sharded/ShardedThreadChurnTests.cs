@@ -33,7 +33,8 @@ public unsafe class ShardedThreadChurnTests
         int baseLive = ShardedHeap.CountHeaps().Live;
         WaitForExitsSeen(baseLive);
         long heapsBefore = ShardedHeap.HeapsMade;
-        long segmentsWarm = -1;
+        long segmentsWarm = -1, segmentsMid = -1;
+        var trace = new System.Text.StringBuilder();
         try
         {
             for (int round = 0; round < rounds; round++)
@@ -60,11 +61,19 @@ public unsafe class ShardedThreadChurnTests
                 }
                 WaitForExitsSeen(baseLive);
                 if (round == 9) segmentsWarm = SegmentPool.SegmentCount;
+                if (round == rounds / 2 - 1) segmentsMid = SegmentPool.SegmentCount;
+                trace.Append(SegmentPool.SegmentCount).Append(' ');
             }
             // One heap structure serves every round (a new one only if a round raced its predecessor's exit),
             // and the segments in use do not grow with the number of threads that came and went.
             Assert.True(ShardedHeap.HeapsMade - heapsBefore <= 2, $"{ShardedHeap.HeapsMade - heapsBefore} heaps made for {rounds} sequential threads");
-            Assert.True(SegmentPool.SegmentCount <= segmentsWarm + 2, $"segments grew from {segmentsWarm} after 10 rounds to {SegmentPool.SegmentCount} after {rounds}");
+            // Which pages a new thread takes over and which a live one absorbs depends on when each exit is
+            // seen, so the plateau is not always reached by round 10 (a CI run saw 4 segments there and 7 at
+            // round 80). The claim tested is that growth stops: the second half of the rounds adds at most
+            // two segments to what the first half reached (a steady leak fails here, and more surely with
+            // NATIVEHEAP_LONG=1's 400 rounds).
+            long plateau = Math.Max(segmentsWarm, segmentsMid);
+            Assert.True(SegmentPool.SegmentCount <= plateau + 2, $"segments grew from {segmentsWarm} after 10 rounds and {segmentsMid} after {rounds / 2} to {SegmentPool.SegmentCount} after {rounds} (per round: {trace})");
         }
         finally
         {
