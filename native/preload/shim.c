@@ -148,6 +148,24 @@ static void defer_free(void *p)
     while (!atomic_compare_exchange_weak(&g_deferred, &head, p));
 }
 
+/* The routing every free-like call shares: true when p was dealt with here — NULL, glibc's block (back
+ * to glibc), or ours on a thread that may not enter C# now (deferred); false when NativeHeap frees it. */
+static inline int freed_elsewhere(void *p)
+{
+    if (p == NULL) return 1;
+    if (!ours(p))
+    {
+        __libc_free(p);
+        return 1;
+    }
+    if (!can_enter())
+    {
+        defer_free(p);
+        return 1;
+    }
+    return 0;
+}
+
 static void die(const char *what)
 {
     static const char prefix[] = "<nativeheap-preload>: ";
@@ -185,17 +203,7 @@ EXPORT void *calloc(size_t count, size_t size)
 
 EXPORT void free(void *p)
 {
-    if (p == NULL) return;
-    if (!ours(p))
-    {
-        __libc_free(p);
-        return;
-    }
-    if (!can_enter())
-    {
-        defer_free(p);
-        return;
-    }
+    if (freed_elsewhere(p)) return;
     int e = enter();
     nhp_free(p);
     leave(e);
@@ -394,17 +402,7 @@ EXPORT size_t sallocx(const void *p, int flags)
 
 EXPORT void dallocx(void *p, int flags)
 {
-    if (p == NULL) return;
-    if (!ours(p))
-    {
-        __libc_free(p);
-        return;
-    }
-    if (!can_enter())
-    {
-        defer_free(p);
-        return;
-    }
+    if (freed_elsewhere(p)) return;
     int e = enter();
     nhp_dallocx(p, flags);
     leave(e);
@@ -412,17 +410,7 @@ EXPORT void dallocx(void *p, int flags)
 
 EXPORT void sdallocx(void *p, size_t size, int flags)
 {
-    if (p == NULL) return;
-    if (!ours(p))
-    {
-        __libc_free(p);
-        return;
-    }
-    if (!can_enter())
-    {
-        defer_free(p);
-        return;
-    }
+    if (freed_elsewhere(p)) return;
     int e = enter();
     nhp_sdallocx(p, size, flags);
     leave(e);
