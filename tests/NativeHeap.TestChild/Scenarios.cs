@@ -30,7 +30,9 @@ internal static unsafe class Scenarios
         "stats-print" => StatsPrint(),
         "oom-abort" => OomAbort(),
         "source-option" => SourceOption(),
+        "spare-chunk-migration" => SpareChunkScenario.Run(),
         _ when ReliabilityScenarios.TryRun(name, args, out string? reliability) => reliability,
+        _ when CoreV2Scenarios.TryRun(name, args, out string? coreV2) => coreV2,
         _ => ControlScenarios.TryRun(name, args, out string? result) ? result : $"unknown scenario {name}",
     };
 

@@ -8,9 +8,15 @@ public static partial class AllocatorCatalog
     /// <summary>The name of NativeHeap's general heap in tables and on the command line.</summary>
     public const string NativeHeapName = "nativeheap";
 
+    /// <summary>NativeHeap's general heap with core v2 (free-list sharding) behind its plain calls: a process started with NATIVEHEAP_CONF=core:sharded.</summary>
+    public const string NativeHeapV2Name = "nativeheap-v2";
+
+    /// <summary>The NATIVEHEAP_CONF pair a process measuring <see cref="NativeHeapV2Name"/> must start with.</summary>
+    public const string NativeHeapV2Conf = "core:sharded";
+
     /// <summary>Every allocator name the harness knows, in table order.</summary>
     public static IReadOnlyList<string> Names { get; } =
-        [NativeHeapName, .. PeerDefinition.All.Select(p => p.Name)];
+        [NativeHeapName, NativeHeapV2Name, .. PeerDefinition.All.Select(p => p.Name)];
 
     private static readonly Dictionary<string, AllocatorBinding> s_loaded = new(StringComparer.OrdinalIgnoreCase);
 
@@ -24,10 +30,12 @@ public static partial class AllocatorCatalog
                 reason = "";
                 return true;
             }
-            if (string.Equals(name, NativeHeapName, StringComparison.OrdinalIgnoreCase))
+            bool v2 = string.Equals(name, NativeHeapV2Name, StringComparison.OrdinalIgnoreCase);
+            if (v2 || string.Equals(name, NativeHeapName, StringComparison.OrdinalIgnoreCase))
             {
                 AllocatorBinding? heap = null;
-                CreateNativeHeap(ref heap);
+                CreateNativeHeap(ref heap, v2, out reason);
+                if (heap is null && reason.Length != 0) return false;
                 if (heap is null)
                 {
                     reason = "NativeHeap's general heap (NativeHeap.Heap) is not built into this harness yet";
@@ -55,6 +63,6 @@ public static partial class AllocatorCatalog
         }
     }
 
-    /// <summary>Filled in by NativeHeapAllocator.cs when the general heap is compiled in.</summary>
-    static partial void CreateNativeHeap(ref AllocatorBinding? binding);
+    /// <summary>NativeHeap's binding (AllocatorCatalog.NativeHeap.cs); null with a reason when this process runs the other core.</summary>
+    private static partial void CreateNativeHeap(ref AllocatorBinding? binding, bool coreV2, out string reason);
 }

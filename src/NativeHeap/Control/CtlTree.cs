@@ -38,6 +38,7 @@ internal static unsafe partial class CtlTree
         t.Ro("opt.tcache", CtlType.Bool, _ => B(Heap.Options.ThreadCache), "option tcache");
         t.Ro("opt.tcache_max", CtlType.Size, _ => Heap.Options.ThreadCacheMax, "option tcache_max");
         t.Ro("opt.checked", CtlType.Bool, _ => B(Heap.Options.Checked), "option checked");
+        t.Ro("opt.core", CtlType.String, _ => Heap.ActiveCore == HeapCore.Sharded ? "sharded" : "jemalloc", "core behind the plain calls: \"jemalloc\" or \"sharded\" (core v2, docs/core-v2.md), fixed at start");
         t.Ro("opt.junk", CtlType.String, _ => HeapOptions.JunkName(Heap.Options.Junk), "junk: \"true\", \"false\", \"alloc\" or \"free\"");
         t.Ro("opt.zero", CtlType.Bool, _ => B(Heap.Options.Zero), "option zero");
         t.Ro("opt.oom", CtlType.String, _ => HeapOptions.OomName(Heap.Options.Oom), "oom: \"null\", \"throw\" or \"abort\"");

@@ -4,6 +4,7 @@
 // and the optional background purging thread.
 using NativeHeap.Core;
 using NativeHeap.General;
+using NativeHeap.Sharded;
 using NativeHeap.Os;
 
 namespace NativeHeap;
@@ -312,6 +313,11 @@ public static unsafe partial class Heap
             PurgeOne(a);
         }
         SparePool.Release(long.MaxValue);
+        if (s_sharded)
+        {
+            if (ShardedHeap.CurrentThreadHasHeap) ShardedHeap.Collect();    // the caller's empty pages go to the pool first
+            SegmentPool.Purge();
+        }
     }
 
     private static void PurgeOne(Arena* a)
@@ -342,6 +348,7 @@ public static unsafe partial class Heap
             Arena.DecayLocked(a, now);
             a->Lock.Exit();
         }
+        if (s_sharded) SegmentPool.Decay(now);
     }
 
     /// <summary>Gets an arena's decay times in ms (arena.&lt;i&gt;.dirty_decay_ms / muzzy_decay_ms).</summary>

@@ -4,6 +4,7 @@
 using System.Runtime.CompilerServices;
 using NativeHeap.Core;
 using NativeHeap.General;
+using NativeHeap.Sharded;
 using NativeHeap.Os;
 
 namespace NativeHeap;
@@ -70,7 +71,10 @@ public static unsafe partial class Heap
             HeapOptions o = s_pending?.Clone() ?? new HeapOptions();
             o.Apply(Environment.GetEnvironmentVariable(HeapOptions.EnvironmentVariable));
             o.Validate();
+            if (s_sharded && (o.Checked || o.Junk != JunkFill.None || o.Zero))
+                throw new ArgumentException("NativeHeap: core:sharded does not support checked, junk or zero yet (docs/core-v2.md); choose one or the other");
             s_options = o;
+            SegmentPool.DecayMs = o.DirtyDecayMs;     // core v2's free pages decay as the arenas' dirty pages do
             s_checked = o.Checked;
             s_junk = o.Junk;
             s_zero = o.Zero;
@@ -322,6 +326,7 @@ public static unsafe partial class Heap
     internal static void FreeSlow(void* ptr, int cacheId, nuint sizeHint, nuint sizeAlignment = 1)
     {
         if (ptr == null) return;
+        if (s_sharded && ShardedHeap.TryFree(ptr)) return;      // a core v2 block (dallocx/sdallocx with flags)
         Chunk* c = (Chunk*)PageMap.Lookup(ptr);
         if (c == null) throw HeapMisuseException.NotOwned(ptr);
         if (c->Quarantined != 0) throw HeapMisuseException.AfterReset(ptr);
@@ -390,6 +395,7 @@ public static unsafe partial class Heap
 
     private static nuint UsableSizeCore(void* ptr)
     {
+        if (s_sharded && ShardedHeap.UsableSize(ptr) is var u && u != 0) return u;
         Chunk* c = (Chunk*)PageMap.Lookup(ptr);
         if (c == null || c->Quarantined != 0 || c->Arena == null) return 0;
         if (c->Kind == ChunkKind.Huge) return ptr == c->HugeBlock ? c->HugeUsable : 0;

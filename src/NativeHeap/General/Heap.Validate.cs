@@ -6,6 +6,7 @@
 // violation found.
 using NativeHeap.Core;
 using NativeHeap.General;
+using NativeHeap.Sharded;
 
 namespace NativeHeap;
 
@@ -21,6 +22,11 @@ public static unsafe partial class Heap
     public static bool TryValidate(out string? error)
     {
         EnsureInitialized();
+        if (s_sharded && !ShardedHeap.TryValidate(out string v2Error))
+        {
+            error = "core v2: " + v2Error;
+            return false;
+        }
         HashSet<nint> cached = new();
         error = CollectCachedBlocks(cached);
         if (error != null) return false;

@@ -13,6 +13,7 @@
 using System.Runtime.CompilerServices;
 using NativeHeap.Core;
 using NativeHeap.General;
+using NativeHeap.Sharded;
 
 namespace NativeHeap;
 
@@ -41,6 +42,7 @@ public static unsafe partial class Heap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void* Malloc(nuint size)
     {
+        if (s_sharded && size <= ShardedHeap.MaxPaged) return MallocV2(size);
         void* p = TryMallocCached(size);
         return p != null ? p : MallocSlow(size);
     }
@@ -48,7 +50,11 @@ public static unsafe partial class Heap
     /// <summary>Frees a block from any NativeHeap call (free). Null is a no-op.</summary>
     /// <exception cref="HeapMisuseException">The pointer is not owned by NativeHeap (or, in checked mode, not a live block).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Free(void* ptr) => FreeIn((Chunk*)PageMap.Lookup(ptr), ptr);
+    public static void Free(void* ptr)
+    {
+        if (s_sharded && ShardedHeap.TryFree(ptr)) return;
+        FreeIn((Chunk*)PageMap.Lookup(ptr), ptr);
+    }
 
     /// <summary>Free with the page-map lookup already done (<paramref name="c"/> = PageMap.Lookup(ptr)): for callers that looked first.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -94,6 +100,7 @@ public static unsafe partial class Heap
     {
         ulong hi = Math.BigMul((ulong)count, (ulong)size, out ulong total);
         if (hi != 0) return HandleOom(ulong.MaxValue);
+        if (s_sharded && total <= ShardedHeap.MaxPaged) return CallocV2((nuint)total);
         if (total <= SizeClasses.SmallMax)
         {
             void* p = Malloc((nuint)total);
@@ -116,6 +123,7 @@ public static unsafe partial class Heap
             Free(ptr);
             return null;
         }
+        if (s_sharded && ShardedHeap.UsableSize(ptr) is var u && u != 0) return ReallocV2(ptr, u, size, default);
         return ReallocCore(ptr, size, 1, zero: false, arenaIndex: -1, cacheId: -1);
     }
 
@@ -127,6 +135,7 @@ public static unsafe partial class Heap
     {
         if (alignment == 0 || (alignment & (alignment - 1)) != 0) return null;
         if (alignment <= SizeClasses.Quantum && size >= alignment) return Malloc(size);
+        if (s_sharded && TryAlignedAllocV2(alignment, size, out void* v2)) return v2;
         return AllocCore(size, alignment, zero: false, arenaIndex: -1, cacheId: -1);
     }
 
@@ -148,6 +157,7 @@ public static unsafe partial class Heap
     public static void* RallocX(void* ptr, nuint size, MallocFlags flags)
     {
         if (ptr == null || size == 0) return null;
+        if (s_sharded && ShardedHeap.UsableSize(ptr) is var u && u != 0) return ReallocV2(ptr, u, size, flags);
         return ReallocCore(ptr, size, flags.Alignment, flags.IsZero, flags.ArenaIndex, flags.ThreadCacheId);
     }
 
@@ -157,7 +167,9 @@ public static unsafe partial class Heap
     /// (the old one when nothing could be done).
     /// </summary>
     public static nuint XallocX(void* ptr, nuint size, nuint extra, MallocFlags flags)
-        => ptr == null ? 0 : ResizeInPlaceCore(ptr, size, extra, flags.Alignment, flags.IsZero);
+        => ptr == null ? 0
+            : s_sharded && ShardedHeap.UsableSize(ptr) is var u && u != 0 ? u     // a core v2 block keeps its class
+            : ResizeInPlaceCore(ptr, size, extra, flags.Alignment, flags.IsZero);
 
     /// <summary>sallocx: the usable size of a block.</summary>
     public static nuint SallocX(void* ptr, MallocFlags flags) => UsableSizeCore(ptr);

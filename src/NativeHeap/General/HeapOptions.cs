@@ -137,6 +137,7 @@ public sealed class HeapOptions
             case "tcache": return TryBool(value, out bool t) && Set(() => ThreadCache = t);
             case "tcache_max": return TryLong(value, 0, out long tm) && Set(() => ThreadCacheMax = (nuint)tm);
             case "checked": return TryBool(value, out bool c) && Set(() => Checked = c);
+            case "core": return value is "jemalloc" or "sharded";   // read once at process start (Heap.ActiveCore)
             case "zero": return TryBool(value, out bool z) && Set(() => Zero = z);
             case "background_thread": return TryBool(value, out bool b) && Set(() => BackgroundThread = b);
             case "stats_print": return TryBool(value, out bool sp) && Set(() => StatsPrint = sp);

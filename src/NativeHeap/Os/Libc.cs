@@ -43,6 +43,9 @@ internal static unsafe partial class Libc
     [LibraryImport(LibName, EntryPoint = "madvise", SetLastError = true)]
     internal static partial int madvise(void* addr, nuint length, int advice);
 
+    [LibraryImport(LibName, EntryPoint = "mincore", SetLastError = true)]
+    internal static partial int mincore(void* addr, nuint length, byte* vec);
+
     [LibraryImport(LibName, EntryPoint = "mprotect", SetLastError = true)]
     internal static partial int mprotect(void* addr, nuint length, int prot);
 

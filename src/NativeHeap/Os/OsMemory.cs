@@ -145,6 +145,31 @@ internal static unsafe class OsMemory
         return true;
     }
 
+    /// <summary>
+    /// Counts the resident pages of a mapped, page-aligned range (mincore): pages in RAM, whether or not
+    /// other processes share them. False (ENOMEM) when part of the range is not mapped.
+    /// </summary>
+    internal static bool TryCountResident(void* addr, nuint size, out nuint residentPages, out OsError error)
+    {
+        residentPages = 0;
+        nuint pages = (size + PageSize - 1) / PageSize;
+        const int Chunk = 4096;
+        byte* vec = stackalloc byte[Chunk];
+        for (nuint done = 0; done < pages;)
+        {
+            nuint n = Math.Min(pages - done, Chunk);
+            if (Libc.mincore((byte*)addr + done * PageSize, n * PageSize, vec) != 0)
+            {
+                error = new OsError(Libc.Errno(), $"mincore on {(nuint)addr + done * PageSize:x}, {n * PageSize} bytes");
+                return false;
+            }
+            for (nuint i = 0; i < n; i++) residentPages += (nuint)(vec[i] & 1);
+            done += n;
+        }
+        error = default;
+        return true;
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static bool Advise(void* addr, nuint size, int advice, string name, out OsError error)
     {

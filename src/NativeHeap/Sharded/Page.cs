@@ -43,6 +43,8 @@ internal unsafe struct Page
     [FieldOffset(80)] public int Capacity;
     [FieldOffset(84)] public int Reserved;
     [FieldOffset(88)] public byte InFull;
+    [FieldOffset(89)] public byte Purged;         // pool page whose memory went back to the OS (SegmentPool.Purge)
+    [FieldOffset(92)] public int FreedAt;         // pool page: HeapClock time (ms, low 32 bits) it entered the pool
     [FieldOffset(96)] public Page* Next;          // class queue, full list or pool list
     [FieldOffset(104)] public Page* Prev;
 
@@ -96,10 +98,7 @@ internal unsafe struct Page
     /// <summary>Owner: makes the page hold blocks of class <paramref name="cls"/> for <paramref name="heap"/>.</summary>
     internal static void Init(Page* page, int cls, uint blockSize, ThreadHeap* heap)
     {
-        Segment* seg = Segment.Of(page);
-        byte* pageStart = (byte*)seg + ((nuint)page->Index << seg->PageShift);
-        byte* start = page->Index == 0 ? (byte*)seg + Segment.HeaderSize : pageStart;
-        byte* end = pageStart + ((nuint)1 << seg->PageShift);
+        Bounds(page, out byte* start, out byte* end);
         page->Start = start;
         page->BlockSize = blockSize;
         page->Reserved = (int)((nuint)(end - start) / blockSize);
@@ -120,6 +119,15 @@ internal unsafe struct Page
     /// <summary>Reads the owner with acquire semantics.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static ThreadHeap* ReadHeap(Page* page) => (ThreadHeap*)Volatile.Read(ref *(nint*)&page->Heap);
+
+    /// <summary>The page's block area: [start, end) (page 0 of a segment starts after the header).</summary>
+    internal static void Bounds(Page* page, out byte* start, out byte* end)
+    {
+        Segment* seg = Segment.Of(page);
+        byte* pageStart = (byte*)seg + ((nuint)page->Index << seg->PageShift);
+        start = page->Index == 0 ? (byte*)seg + Segment.HeaderSize : pageStart;
+        end = pageStart + ((nuint)1 << seg->PageShift);
+    }
 
     /// <summary>True when <paramref name="p"/> is a block boundary of a carved block of this page.</summary>
     internal static bool IsBlock(Page* page, void* p)

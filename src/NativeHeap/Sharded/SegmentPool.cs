@@ -5,11 +5,15 @@
 //    linked in the free list of its segment kind. Empty pages come here as soon as a heap retires them.
 //  - empty segment: a segment whose pages are all free. One per kind is kept (it absorbs thread churn
 //    and malloc/free of a page's worth); any other is unmapped at once.
+//  - purged page: a free page whose memory was returned to the OS (MADV_DONTNEED) by Purge or by
+//    decay; it reads zeroes when reused. Free lists are LIFO (a heap takes the most recently freed
+//    page), so the pages that waited longest sit at the tail, where decay looks.
 // Every operation takes the pool lock (a NativeLock in native memory): pages move once per page, never
 // per block, so the lock is on no fast path. LockEntries counts acquisitions so tests can prove that.
 // Invariants: a segment's UsedPages == its pages not in a free list; EmptySegments[k] <= 1 counts the
 // segments of kind k with UsedPages == 0; every live segment is on the segment list and in the PageMap.
 using NativeHeap.Core;
+using NativeHeap.General;
 using NativeHeap.Os;
 
 namespace NativeHeap.Sharded;
@@ -69,6 +73,8 @@ internal static unsafe class SegmentPool
         Enter();
         Page.SetHeap(page, ShardedHeap.s_poolHeap);
         page->Class = Page.FreeClass;
+        page->Purged = 0;
+        page->FreedAt = (int)HeapClock.Now();
         PushFree(page);
         Segment* seg = Segment.Of(page);
         if (--seg->UsedPages == 0)
@@ -85,8 +91,130 @@ internal static unsafe class SegmentPool
                 s_emptySegments[k]++;
             }
         }
+        bool decay = ++s_releases % DecayEvery == 0;
         Exit();
         if (unmap != null) UnmapSegment(unmap);
+        if (decay) Decay(HeapClock.Now());
+    }
+
+    // ---- returning free pages to the OS ----------------------------------------------------------
+
+    /// <summary>Releases between two decay passes (a pass is one walk of the free lists' tails).</summary>
+    private const int DecayEvery = 64;
+    private static long s_releases, s_purgedPages;
+
+    /// <summary>Milliseconds a free page stays resident before decay purges it (the jemalloc core's dirty_decay_ms; -1: never).</summary>
+    internal static long DecayMs = 10_000;
+
+    /// <summary>Free pages purged so far (by Purge and by decay).</summary>
+    internal static long PurgedPages => Volatile.Read(ref s_purgedPages);
+
+    /// <summary>Returns the memory of every free page to the OS now; the count of pages purged.</summary>
+    internal static long Purge() => PurgeWhere(long.MaxValue);
+
+    /// <summary>Purges the free pages that have waited at least <see cref="DecayMs"/>; the count purged.</summary>
+    internal static long Decay(long now) => DecayMs < 0 ? 0 : PurgeWhere(now - DecayMs);
+
+    /// <summary>
+    /// Purges the unpurged free pages that entered the pool at or before <paramref name="freedBy"/>
+    /// (long.MaxValue: all). They are taken out of the free lists under the lock (counted as used, so
+    /// no heap takes them and their segment is not unmapped), purged with the lock released (madvise is
+    /// slow on this machine), and put back, at the tail of their list, as purged.
+    /// </summary>
+    private static long PurgeWhere(long freedBy)
+    {
+        Page* batch = null;
+        Enter();
+        for (int k = 0; k < Segment.PagedKinds; k++)
+        {
+            Page* tail = s_free[k];
+            while (tail != null && tail->Next != null) tail = tail->Next;
+            for (Page* p = tail; p != null;)
+            {
+                Page* prev = p->Prev;
+                if (p->Purged == 0 && (freedBy == long.MaxValue || (int)((int)freedBy - p->FreedAt) >= 0))   // wrap-safe ms compare
+                {
+                    UnlinkFree(p);
+                    Segment* seg = Segment.Of(p);
+                    if (seg->UsedPages++ == 0) s_emptySegments[k]--;
+                    p->Next = batch;
+                    batch = p;
+                }
+                else if (p->Purged == 0 && freedBy != long.MaxValue)
+                {
+                    break;                       // newer pages from here to the head
+                }
+                p = prev;
+            }
+        }
+        Exit();
+        long n = 0;
+        for (Page* p = batch; p != null; p = p->Next)
+        {
+            Page.Bounds(p, out byte* start, out byte* end);
+            if (OsMemory.TryPurgeForced(start, (nuint)(end - start), out _))
+            {
+                p->Purged = 1;
+                n++;
+            }
+        }
+        Segment* unmap = null;
+        Enter();
+        Page** tails = stackalloc Page*[Segment.PagedKinds];
+        for (int k = 0; k < Segment.PagedKinds; k++)
+        {
+            Page* t = s_free[k];
+            while (t != null && t->Next != null) t = t->Next;
+            tails[k] = t;
+        }
+        for (Page* p = batch; p != null;)
+        {
+            Page* next = p->Next;
+            AppendFree(p, ref tails[(int)p->Kind]);
+            Segment* seg = Segment.Of(p);
+            if (--seg->UsedPages == 0)
+            {
+                int k = (int)seg->Kind;
+                if (s_emptySegments[k] >= 1)
+                {
+                    for (int i = 0; i < seg->PageCount; i++) UnlinkFree(seg->Pages + i);
+                    UnlinkSegment(seg);
+                    seg->Next = unmap;               // off the segment list now: the link is free to reuse
+                    unmap = seg;
+                }
+                else
+                {
+                    s_emptySegments[k]++;
+                }
+            }
+            p = next;
+        }
+        s_purgedPages += n;
+        Exit();
+        while (unmap != null)
+        {
+            Segment* next = unmap->Next;
+            UnmapSegment(unmap);
+            unmap = next;
+        }
+        return n;
+    }
+
+    /// <summary>Appends a page at the tail of its kind's free list (<paramref name="tail"/>: the current tail, updated).</summary>
+    private static void AppendFree(Page* page, ref Page* tail)
+    {
+        if (tail == null)
+        {
+            PushFree(page);
+        }
+        else
+        {
+            page->Next = null;
+            page->Prev = tail;
+            tail->Next = page;
+            s_freeCount[(int)page->Kind]++;
+        }
+        tail = page;
     }
 
     private static Page* PopFree(SegmentKind kind)

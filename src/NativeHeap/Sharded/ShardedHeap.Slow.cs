@@ -156,6 +156,7 @@ internal static unsafe partial class ShardedHeap
     private static void FreeOther(Page* page, void* p)
     {
         ThreadHeap* owner = Page.ReadHeap(page);
+        if (owner == t_heap && owner != null) throw HeapMisuseException.DoubleFree(p);   // TryFreeIn: p is the page's newest free block
         if (owner == s_hugeHeap)
         {
             if (p != page->Start) throw HeapMisuseException.NotABlock(p);

@@ -60,6 +60,7 @@ internal static unsafe partial class ShardedHeap
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ThreadHeap* CreateHeapForThread()
     {
+        Heap.EnsureInitialized();       // options (oom, the core:sharded contradictions) apply before the first block
         EnsureExitKey();
         ScanExitedThreads();
         ThreadHeap* h = null;

@@ -53,6 +53,14 @@ internal static unsafe partial class ShardedHeap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Free(void* p) => FreeIn(t_heap, p);
 
+    /// <summary>Frees <paramref name="p"/> when it is a block of core v2 (true); false, with nothing done, for any other pointer (null included).</summary>
+    /// <exception cref="HeapMisuseException">The pointer lies in a core v2 segment but is not a live block there (a pool page, a huge block's interior, the newest free block again).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryFree(void* p) => TryFreeIn(t_heap, p);
+
+    /// <summary>The largest size served from pages (above it: huge segments, or the jemalloc core when Heap routes here).</summary>
+    internal const nuint MaxPaged = ThreadHeap.MaxPaged;
+
     /// <summary>Malloc with the thread's heap already in hand (null: not created yet).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void* MallocIn(ThreadHeap* h, nuint size)
@@ -79,21 +87,33 @@ internal static unsafe partial class ShardedHeap
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void FreeIn(ThreadHeap* h, void* p)
     {
+        if (!TryFreeIn(h, p)) FreeUnowned(p);
+    }
+
+    /// <summary>
+    /// TryFree with the thread's heap in hand. The local push compares the block with the page's newest
+    /// free block first (the cheap double-free check the jemalloc core's fast path makes too): equal
+    /// means the block was just freed, and FreeOther reports it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryFreeIn(ThreadHeap* h, void* p)
+    {
         Segment* seg = (Segment*)((nuint)p & ~Segment.Mask);
         if ((PageMap.Lookup(p) == seg) & (seg != null) && (byte)Segment.TagWord(seg) == Segment.V2Tag)
         {
             Page* page = Segment.PageOf(seg, p, Segment.TagWord(seg));
-            if (page->Heap == h)
+            void* head = page->Free;
+            if (page->Heap == h && head != p)
             {
-                *(void**)p = page->Free;
+                *(void**)p = head;
                 page->Free = p;
                 if (--page->Used == page->SlowAt) FreeLocalSlow(page);
-                return;
+                return true;
             }
             FreeOther(page, p);
-            return;
+            return true;
         }
-        FreeUnowned(p);
+        return false;
     }
 
     /// <summary>The usable size of a block (its class size); 0 for null or a pointer core v2 does not own.</summary>

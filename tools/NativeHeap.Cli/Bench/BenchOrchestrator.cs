@@ -23,6 +23,12 @@ internal sealed class BenchOrchestrator(BenchOptions options, TextWriter output)
         var allocators = new List<string>();
         foreach (string name in options.Allocators)
         {
+            // Core v2 is chosen per process: only the child started with core:sharded can load it.
+            if (string.Equals(name, AllocatorCatalog.NativeHeapV2Name, StringComparison.OrdinalIgnoreCase))
+            {
+                allocators.Add(AllocatorCatalog.NativeHeapV2Name);
+                continue;
+            }
             if (AllocatorCatalog.TryGet(name, out AllocatorBinding? binding, out string reason))
             {
                 allocators.Add(binding!.Name);
@@ -193,6 +199,11 @@ internal sealed class BenchOrchestrator(BenchOptions options, TextWriter output)
         // Hot methods that are not inlined (the allocator's own) reach tier 1 after 30 calls at once,
         // instead of after the default 100 ms start-up delay that would eat a quick run.
         info.Environment["DOTNET_TC_CallCountingDelayMs"] = "0";
+        if (string.Equals(allocator, AllocatorCatalog.NativeHeapV2Name, StringComparison.OrdinalIgnoreCase))
+        {
+            string conf = Environment.GetEnvironmentVariable("NATIVEHEAP_CONF") ?? "";
+            info.Environment["NATIVEHEAP_CONF"] = conf.Length == 0 ? AllocatorCatalog.NativeHeapV2Conf : conf + "," + AllocatorCatalog.NativeHeapV2Conf;
+        }
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         using var process = new Process { StartInfo = info };
