@@ -31,6 +31,7 @@ internal static unsafe class Scenarios
         "oom-abort" => OomAbort(),
         "source-option" => SourceOption(),
         _ when ReliabilityScenarios.TryRun(name, args, out string? reliability) => reliability,
+        _ when ProfScenarios.TryRun(name, args, out string? prof) => prof,
         _ => ControlScenarios.TryRun(name, args, out string? result) ? result : $"unknown scenario {name}",
     };
 

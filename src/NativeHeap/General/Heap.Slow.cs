@@ -89,6 +89,7 @@ public static unsafe partial class Heap
                 throw new InvalidOperationException("NativeHeap: cannot create the thread-exit key: " + error);
             if (o.BackgroundThread) StartBackgroundThread();
             if (o.StatsPrint) AppDomain.CurrentDomain.ProcessExit += (_, _) => HeapControl.PrintStatsAtExit();
+            Profiling.Sampler.Configure(o);
             s_initialized = true;
         }
         HeapMetrics.EnsureCreated();
@@ -133,6 +134,7 @@ public static unsafe partial class Heap
         s_registry = tc;
         s_registryLock->Exit();
         OsThread.SetKeyValue(s_exitKey, tc->ExitSemaphore);
+        ProfInitCache(tc);
         t_cache = tc;
         return true;
     }
@@ -264,6 +266,7 @@ public static unsafe partial class Heap
         else if (!zero && (s_junk & JunkFill.Alloc) != 0) NativeMemory.Fill(p, usize, 0xa5);
         if (s_checked && cls < SizeClasses.NBins) Debug.Assert(CheckedIsLive(p));
         own->Allocated += usize;
+        if (own->Allocated >= own->ProfNext) ProfThreshold(own, p, usize);
         if (cls >= SizeClasses.NBins) SamplePeak(own);
         return p;
     }
@@ -322,6 +325,7 @@ public static unsafe partial class Heap
     internal static void FreeSlow(void* ptr, int cacheId, nuint sizeHint, nuint sizeAlignment = 1)
     {
         if (ptr == null) return;
+        if (Volatile.Read(ref Profiling.Sampler.s_liveSamples) != 0) Profiling.Sampler.OnFree(ptr);
         Chunk* c = (Chunk*)PageMap.Lookup(ptr);
         if (c == null) throw HeapMisuseException.NotOwned(ptr);
         if (c->Quarantined != 0) throw HeapMisuseException.AfterReset(ptr);
@@ -452,6 +456,7 @@ public static unsafe partial class Heap
             int cls = SizeClasses.SizeToIndex(u);
             if (Arena.LargeResizeInPlace(c->Arena, d, cls, u, zero))
             {
+                if (Volatile.Read(ref Profiling.Sampler.s_liveSamples) != 0) Profiling.Sampler.OnResizedInPlace(ptr);
                 if (u > old) CountAlloc(u - old); else CountFree(old - u);
                 return u;
             }
