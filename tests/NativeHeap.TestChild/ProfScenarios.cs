@@ -19,6 +19,7 @@ internal static unsafe class ProfScenarios
         {
             case "prof-leak": result = Leak(args[0]); return true;
             case "prof-exit": result = Exit(); return true;
+            case "prof-inactive": result = Inactive(); return true;
             default: result = null; return false;
         }
     }
@@ -116,6 +117,44 @@ internal static unsafe class ProfScenarios
         // The default name: <prefix>.<pid>.<seq>.m<mseq>.heap (prof_prefix set by the parent).
         CtlStatus def = HeapControl.Ctl("prof.dump", null, null, null, 0);
         if (def != CtlStatus.Ok) return "mallctl prof.dump with no name: " + def;
+        return null;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void LeakWhileStarted()
+    {
+        for (int i = 0; i < 20_000; i++) s_kept.Add((nint)Heap.Malloc(2048));
+    }
+
+    // Run with prof:true,prof_active:false: the fast path carries the sample test, which never fires, and
+    // allocates nothing managed; HeapProfiler.Start() then samples.
+    private static string? Inactive()
+    {
+        if (!HeapProfiler.IsEnabled || HeapProfiler.IsActive) return $"enabled {HeapProfiler.IsEnabled}, active {HeapProfiler.IsActive}";
+        var ptrs = new nint[256];
+        for (int round = 0; round < 3; round++)
+        {
+            for (int i = 0; i < ptrs.Length; i++) ptrs[i] = (nint)Heap.Malloc((nuint)(16 + i * 61 % 30000));
+            for (int i = 0; i < ptrs.Length; i++) Heap.Free((void*)ptrs[i]);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int round = 0; round < 4000; round++)
+        {
+            for (int i = 0; i < ptrs.Length; i++) ptrs[i] = (nint)Heap.Malloc((nuint)(16 + i * 61 % 30000));
+            for (int i = 0; i < ptrs.Length; i++) Heap.Free((void*)ptrs[i]);
+        }
+        long managed = GC.GetAllocatedBytesForCurrentThread() - before;
+        if (managed != 0) return $"the inactive fast path allocated {managed} managed bytes";
+        if (HeapProfiler.Snapshot().SamplesTaken != 0) return "samples taken while inactive";
+        HeapProfiler.Start();
+        LeakWhileStarted();
+        HeapProfileSnapshot snap = HeapProfiler.Snapshot();
+        HeapProfileSite? top = snap.Top(1).FirstOrDefault();
+        if (top?.Top == null || !top.Top.Function.EndsWith("ProfScenarios." + nameof(LeakWhileStarted), StringComparison.Ordinal))
+            return "top site after Start: " + (top?.Top?.ToString() ?? "none");
+        if (top.InUseBytes < 20_000L * 2048 * 7 / 10 || top.InUseBytes > 20_000L * 2048 * 13 / 10) return $"estimate {top.InUseBytes}, true {20_000L * 2048}";
+        HeapProfiler.Stop();
+        if (HeapProfiler.IsActive) return "still active after Stop";
         return null;
     }
 

@@ -1,7 +1,7 @@
 // CtlTree.Prof: jemalloc's heap-profiling names (opt.prof*, prof.*, thread.prof.*), backed by
-// HeapProfiler / Profiling.Sampler. Types and access are jemalloc 5.3's. Differences: profiling can
-// be started at run time (writing prof.active true starts it even when opt.prof was false, where
-// jemalloc answers ENOENT), and dumps are pprof protobuf files, not jeprof text (docs/profiling.md).
+// HeapProfiler / Profiling.Sampler. Types and access are jemalloc 5.3's; as in jemalloc, writes to
+// prof.active, prof.dump, prof.gdump, prof.prefix and prof.reset answer ENOENT unless opt.prof was
+// set at start. Dumps are pprof protobuf files, not jeprof text (docs/profiling.md).
 // prof.dump and prof.reset also run with no value written (newp NULL), as jemalloc's do: a dump to
 // the default name, a reset at the current rate.
 using System.Runtime.InteropServices;
@@ -30,10 +30,9 @@ internal static unsafe partial class CtlTree
 
         t.Rw("prof.thread_active_init", CtlType.Bool, _ => B(Sampler.s_threadActiveInit), (_, v) => Sampler.s_threadActiveInit = v != 0,
             "initial thread.prof.active of threads that start allocating from now on");
-        t.Rw("prof.active", CtlType.Bool, _ => B(Sampler.s_active), (_, v) => SetProfActive(v != 0),
-            "sampling on or off (writing true starts profiling even without opt.prof)");
+        t.Leaf("prof.active", CtlType.Bool, CtlAccess.ReadWrite, ProfActive, "sampling on or off (writes: ENOENT without opt.prof)");
         t.Leaf("prof.dump", CtlType.String, CtlAccess.Write, ProfDump, "write a pprof profile to the file named (NULL: <prefix>.<pid>.<seq>.m<mseq>.heap); EFAULT if it cannot be written");
-        t.Rw("prof.gdump", CtlType.Bool, _ => B(Sampler.Gdump), (_, v) => Sampler.Gdump = v != 0, "dump whenever the mapped bytes pass their previous maximum");
+        t.Leaf("prof.gdump", CtlType.Bool, CtlAccess.ReadWrite, ProfGdump, "dump whenever the mapped bytes pass their previous maximum (writes: ENOENT without opt.prof)");
         t.Leaf("prof.prefix", CtlType.String, CtlAccess.Write, ProfPrefix, "set the file name prefix of later dumps (NULL: EINVAL)");
         t.Leaf("prof.reset", CtlType.Size, CtlAccess.Write, ProfReset, "forget every sample and site; the value written (optional) is the new lg_sample (clamped to 62)");
         t.Ro("prof.lg_sample", CtlType.Size, _ => (ulong)Sampler.s_lgSample, "log2 of the mean bytes between samples now");
@@ -44,10 +43,22 @@ internal static unsafe partial class CtlTree
         void RunsWithoutValue(string path) => t.NodeAt(path, create: false)!.RunsWithoutValue = true;
     }
 
-    private static void SetProfActive(bool on)
+    private static CtlStatus ProfActive(ref CtlCall c)
     {
-        if (on && !Sampler.s_enabled) Sampler.Enable(active: true);
-        else Sampler.SetActive(on);
+        if (c.WantOld) c.Old = B(Sampler.s_active);
+        if (!c.HasNew) return CtlStatus.Ok;
+        if (!Sampler.s_enabled) return CtlStatus.NotFound;
+        Sampler.SetActive(c.New != 0);
+        return CtlStatus.Ok;
+    }
+
+    private static CtlStatus ProfGdump(ref CtlCall c)
+    {
+        if (c.WantOld) c.Old = B(Sampler.Gdump);
+        if (!c.HasNew) return CtlStatus.Ok;
+        if (!Sampler.s_enabled) return CtlStatus.NotFound;
+        Sampler.Gdump = c.New != 0;
+        return CtlStatus.Ok;
     }
 
     private static CtlStatus ThreadProfName(ref CtlCall c)
@@ -68,6 +79,7 @@ internal static unsafe partial class CtlTree
     private static CtlStatus ProfDump(ref CtlCall c)
     {
         if (c.WantOld) return CtlStatus.ReadOnly;
+        if (!Sampler.s_enabled) return CtlStatus.NotFound;
         string? path = c.HasNew && c.New != 0 ? Marshal.PtrToStringUTF8((nint)c.New) : null;
         try
         {
@@ -83,6 +95,7 @@ internal static unsafe partial class CtlTree
     private static CtlStatus ProfPrefix(ref CtlCall c)
     {
         if (c.WantOld) return CtlStatus.ReadOnly;
+        if (!Sampler.s_enabled) return CtlStatus.NotFound;
         if (!c.HasNew || c.New == 0) return CtlStatus.Invalid;
         Sampler.SetPrefix(Marshal.PtrToStringUTF8((nint)c.New) ?? "");
         return CtlStatus.Ok;
@@ -91,6 +104,7 @@ internal static unsafe partial class CtlTree
     private static CtlStatus ProfReset(ref CtlCall c)
     {
         if (c.WantOld) return CtlStatus.ReadOnly;
+        if (!Sampler.s_enabled) return CtlStatus.NotFound;
         Sampler.Reset(c.HasNew ? (int)Math.Min(c.New, 62UL) : null);
         return CtlStatus.Ok;
     }

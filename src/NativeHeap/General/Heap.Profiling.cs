@@ -1,8 +1,9 @@
 // Heap.Profiling: the general heap's side of heap profiling (HeapProfiler, Profiling/Sampler.cs).
 //
 // Terms: a thread's cache holds ProfNext, the value of its Allocated counter at which the next sample
-// is due. The fast pop (ThreadCache.TryPop) returns null when Allocated + size would reach it, so the
-// only cost on the fast path is one compare with a field on the cache line it already reads; AllocCore
+// is due. With opt.prof (requested at start), the fast pop (ThreadCache.TryPop) returns null when
+// Allocated + size would reach it, so the only cost on the fast path is one compare with a field on
+// the cache line it already reads; without opt.prof the JIT removes that compare. AllocCore
 // adds the size and, when the threshold is reached, calls ProfThreshold, which takes the sample and
 // draws the next interval. ProfNext is ulong.MaxValue while profiling is inactive (never reached).
 // Sampled blocks: their page's PageBin byte is 0 while they live, so their free takes FreeSlow, which

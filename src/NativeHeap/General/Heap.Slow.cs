@@ -45,6 +45,19 @@ public static unsafe partial class Heap
         }
     }
 
+    /// <summary>
+    /// Whether opt.prof will be on (the code's options, then NATIVEHEAP_CONF), read when ThreadCache's
+    /// fast-path switch is initialised. NATIVEHEAP_PROF_FASTPATH=1/0 forces it (benchmarks only).
+    /// </summary>
+    internal static bool ProfilingRequestedAtStart()
+    {
+        string? force = Environment.GetEnvironmentVariable("NATIVEHEAP_PROF_FASTPATH");
+        if (force is "0" or "1") return force == "1";
+        HeapOptions o = s_pending?.Clone() ?? new HeapOptions();
+        o.Apply(Environment.GetEnvironmentVariable(HeapOptions.EnvironmentVariable), _ => { });
+        return o.Prof;
+    }
+
     /// <summary>The options in force (after NATIVEHEAP_CONF was applied). Initialises the heap.</summary>
     public static HeapOptions Options
     {

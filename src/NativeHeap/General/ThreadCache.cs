@@ -80,10 +80,12 @@ internal unsafe struct ThreadCache
     internal static readonly bool FreeChecks = Environment.GetEnvironmentVariable("NATIVEHEAP_FREE_CHECKS") != "0";
 
     /// <summary>
-    /// Whether the allocation fast path tests the heap profiler's sample threshold (NATIVEHEAP_PROF_FASTPATH=0
-    /// compiles the test out, for the A/B benchmark of its cost only; read once, so the JIT folds it).
+    /// Whether the allocation fast path tests the heap profiler's sample threshold: only when profiling
+    /// was requested at start (opt.prof: NATIVEHEAP_CONF=prof:true, or HeapOptions.Prof given to
+    /// Heap.Configure before first use), as jemalloc's opt.prof. Read once, so the JIT folds it: without
+    /// opt.prof the fast path is the code it was before profiling existed.
     /// </summary>
-    internal static readonly bool ProfFastPath = Environment.GetEnvironmentVariable("NATIVEHEAP_PROF_FASTPATH") != "0";
+    internal static readonly bool ProfFastPath = Heap.ProfilingRequestedAtStart();
 
     /// <summary>The value a cached block carries in its first word: random and odd, so it is never a free-list link.</summary>
     internal static readonly ulong FreeKey = (ulong)Random.Shared.NextInt64() << 1 | 1;
@@ -94,8 +96,8 @@ internal unsafe struct ThreadCache
 
     /// <summary>
     /// The allocation fast path's pop: the newest local block of class <paramref name="cls"/>, or null
-    /// when the bin is empty or the heap profiler's sample is due (Allocated would reach ProfNext: the
-    /// slow path takes the sample). Counts the request and the allocated bytes. No lock, no atomic.
+    /// when the bin is empty or (with opt.prof) the heap profiler's sample is due (Allocated would reach
+    /// ProfNext: the slow path takes the sample). Counts the request and the allocated bytes. No lock, no atomic.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void* TryPop(ThreadCache* tc, int cls)
@@ -103,11 +105,10 @@ internal unsafe struct ThreadCache
         CacheBin* cb = BinsOf(tc) + cls;
         void** cur = cb->Cur;
         if (cur == cb->Empty) return null;
-        ulong allocated = tc->Allocated + cb->ItemSize;
-        if (ProfFastPath && allocated >= tc->ProfNext) return null;
+        if (ProfFastPath && tc->Allocated + cb->ItemSize >= tc->ProfNext) return null;
         cb->Cur = cur + 1;
         cb->Requests++;
-        tc->Allocated = allocated;
+        tc->Allocated += cb->ItemSize;
         return *cur;
     }
 

@@ -11,6 +11,10 @@ namespace NativeHeap;
 /// are written as a pprof profile that <c>go tool pprof</c> and <c>nheap prof</c> read.
 /// </summary>
 /// <remarks>
+/// As jemalloc's opt.prof, profiling must be requested before the heap's first use —
+/// <c>NATIVEHEAP_CONF=prof:true</c> (with <c>prof_active:false</c> to start sampling later with
+/// <see cref="Start()"/>) or <see cref="HeapOptions.Prof"/> given to <see cref="Heap.Configure"/>: without
+/// it the allocation fast path carries no sampling test at all (the JIT removes it).
 /// Memory kinds other than the default one are not sampled. Sampled blocks are tracked until they are
 /// freed; a site's estimate is statistical: with n live samples its relative error is about 1/√n.
 /// Methods that allocate should not be inlined into their callers if they are to be named in a profile.
@@ -37,35 +41,53 @@ public static class HeapProfiler
         }
     }
 
-    /// <summary>Starts profiling (or resumes it after <see cref="Stop"/>) at the configured rate (opt.lg_prof_sample).</summary>
+    /// <summary>Whether profiling was requested at start (opt.prof), which the other members need.</summary>
+    public static bool IsEnabled
+    {
+        get
+        {
+            Heap.EnsureInitialized();
+            return Sampler.s_enabled;
+        }
+    }
+
+    /// <summary>Starts sampling (prof.active true), or resumes it after <see cref="Stop"/>, at the current rate.</summary>
+    /// <exception cref="InvalidOperationException">Profiling was not requested at start (NATIVEHEAP_CONF=prof:true or <see cref="HeapOptions.Prof"/>).</exception>
     public static void Start()
     {
         Heap.EnsureInitialized();
-        Sampler.Enable(active: true);
+        Sampler.RequireOptProf();
+        Sampler.SetActive(true);
     }
 
     /// <summary>Starts profiling with a new mean sample interval of 2^<paramref name="lgSample"/> bytes, forgetting earlier samples.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="lgSample"/> is outside 0..62.</exception>
+    /// <exception cref="InvalidOperationException">Profiling was not requested at start.</exception>
     public static void Start(int lgSample)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(lgSample);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(lgSample, 62);
         Heap.EnsureInitialized();
+        Sampler.RequireOptProf();
         Sampler.Reset(lgSample);
-        Sampler.Enable(active: true);
+        Sampler.SetActive(true);
     }
 
     /// <summary>Stops sampling (prof.active false). Live samples are kept, and their frees still seen.</summary>
+    /// <exception cref="InvalidOperationException">Profiling was not requested at start.</exception>
     public static void Stop()
     {
         Heap.EnsureInitialized();
+        Sampler.RequireOptProf();
         Sampler.SetActive(false);
     }
 
     /// <summary>Forgets every sample and site (prof.reset); sampling goes on if it was on.</summary>
+    /// <exception cref="InvalidOperationException">Profiling was not requested at start.</exception>
     public static void Reset()
     {
         Heap.EnsureInitialized();
+        Sampler.RequireOptProf();
         Sampler.Reset(null);
     }
 
@@ -73,10 +95,11 @@ public static class HeapProfiler
     /// <param name="path">The file; null names it &lt;prof_prefix&gt;.&lt;pid&gt;.&lt;seq&gt;.m&lt;mseq&gt;.heap in the current directory.</param>
     /// <returns>The file written.</returns>
     /// <exception cref="IOException">The file cannot be written.</exception>
-    /// <exception cref="InvalidOperationException">No path was given and prof_prefix is empty.</exception>
+    /// <exception cref="InvalidOperationException">Profiling was not requested at start, or no path was given and prof_prefix is empty.</exception>
     public static string Dump(string? path = null)
     {
         Heap.EnsureInitialized();
+        Sampler.RequireOptProf();
         return Sampler.Dump(path);
     }
 

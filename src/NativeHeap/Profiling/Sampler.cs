@@ -89,7 +89,21 @@ internal static unsafe class Sampler
             s_lgInterval = o.LgProfInterval;
             s_gdump = o.ProfGdump;
         }
-        if (o.Prof) Enable(o.ProfActive);
+        if (!o.Prof) return;
+        if (!ThreadCache.ProfFastPath)
+        {
+            HeapDiagnostics.Warn("<nativeheap>: prof:true was set after the heap's fast path was compiled without it; profiling stays off (set it in NATIVEHEAP_CONF or Heap.Configure before any allocation)");
+            return;
+        }
+        Enable(o.ProfActive);
+    }
+
+    /// <summary>Throws unless profiling was requested at start (opt.prof), as jemalloc's prof.* answer ENOENT without it.</summary>
+    internal static void RequireOptProf()
+    {
+        if (!s_enabled)
+            throw new InvalidOperationException("NativeHeap: heap profiling must be requested at start, as jemalloc's opt.prof: NATIVEHEAP_CONF=prof:true "
+                + "(with prof_active:false to start sampling later with HeapProfiler.Start) or HeapOptions.Prof in Heap.Configure before the first allocation");
     }
 
     private static void SetRate(int lg)
@@ -99,7 +113,7 @@ internal static unsafe class Sampler
     }
 
     /// <summary>Turns profiling on (sampling starts when <paramref name="active"/>); hooks the exit report once.</summary>
-    internal static void Enable(bool active)
+    private static void Enable(bool active)
     {
         lock (s_lock)
         {

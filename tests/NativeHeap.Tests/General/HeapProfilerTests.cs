@@ -131,6 +131,13 @@ public unsafe class HeapProfilerTests
         Assert.Equal(CtlStatus.Ok, HeapControl.Read("opt.prof_prefix", out string? prefix));
         Assert.Equal("nheap", prefix);
         Assert.Equal(CtlStatus.ReadOnly, HeapControl.Write("prof.lg_sample", (nuint)3));
+        // Without opt.prof, as in jemalloc, the profiler's writes answer ENOENT and the API says why.
+        Assert.False(ThreadCache.ProfFastPath);
+        Assert.False(HeapProfiler.IsEnabled);
+        Assert.Equal(CtlStatus.NotFound, HeapControl.Write("prof.active", true));
+        Assert.Equal(CtlStatus.NotFound, HeapControl.Ctl("prof.dump", null, null, null, 0));
+        Assert.Equal(CtlStatus.NotFound, HeapControl.Write("prof.reset", (nuint)19));
+        Assert.Contains("prof:true", Assert.Throws<InvalidOperationException>(() => HeapProfiler.Start()).Message);
         TestThreads.Run(() =>
         {
             nint name = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8("worker-7");
@@ -220,6 +227,10 @@ public unsafe class HeapProfilerTests
             Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public void CompiledInButInactiveAllocatesNothingManagedUntilStarted()
+        => ChildProcess.AssertOk("prof-inactive", "prof:true,prof_active:false,prof_seed:3");
 
     [Fact]
     public void LeakReportAndFinalDumpAtExit()
