@@ -27,6 +27,10 @@
 //    HeapMisuseException when the block is there; a stale key (left by a fast pop, or a user value
 //    equal to it) only costs that scan. CheckFree also verifies the block start exactly.
 // The fast pop never clears a key, so the fast path pays nothing for the slow path's key.
+// Heap profiling (Heap.Profiling.cs): ProfNext is the Allocated value at which the thread's next
+// sample is due; with opt.prof the fast pop misses (returns null) when Allocated + size would reach
+// it, and AllocCore takes the sample. It is ulong.MaxValue when nothing is due (always, without
+// opt.prof, and for explicit and kinds' caches).
 // Invariants: Base <= Full <= Cur <= Empty; local blocks belong to Arena (for a thread's cache);
 // a thread cache never holds blocks of an explicit arena. Memory kinds' caches (Kinds/KindThreadCaches,
 // Id >= KindThreadCaches.CacheIdBase, possibly a larger tcache_max) hold blocks of any arena of their

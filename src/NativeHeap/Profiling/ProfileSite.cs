@@ -32,9 +32,6 @@ internal sealed class StackKey : IEquatable<StackKey>
     /// <summary>thread.prof.name of the allocating thread.</summary>
     public string? Thread { get; }
 
-    /// <summary>Frames of NativeHeap skipped at the top of the capture (to align the file/line capture).</summary>
-    public int Skip { get; set; }
-
     public bool Equals(StackKey? other)
         => other != null && other._hash == _hash && other.Thread == Thread && other.Ids.AsSpan().SequenceEqual(Ids);
 

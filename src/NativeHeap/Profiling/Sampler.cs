@@ -188,15 +188,19 @@ internal static unsafe class Sampler
 
     private static void SampleCore(void* p, Chunk* c, nuint usize)
     {
-        StackKey key = Capture(t_threadName, out StackTrace? managed);
+        StackKey key = Capture(t_threadName);
+        ProfileSite? site;
+        lock (s_lock) s_sites.TryGetValue(key, out site);   // a known site: this one lookup
+        // A new site: name its frames (with file and line from the PDBs) outside the lock, once.
+        HeapProfileFrame[]? frames = site == null ? StackResolver.Frames(key, NativeStacks ? null : new StackTrace(0, true)) : null;
         bool dumpInterval = false, dumpGdump = false;
         lock (s_lock)
         {
             if (!s_active) return;
             double objects = Weight(usize, s_mean);
-            if (!s_sites.TryGetValue(key, out ProfileSite? site))
+            if (site == null && !s_sites.TryGetValue(key, out site))
             {
-                site = new ProfileSite(key, StackResolver.Frames(key, managed));
+                site = new ProfileSite(key, frames!);
                 s_sites.Add(key, site);
                 s_siteList.Add(site);
             }
@@ -249,6 +253,18 @@ internal static unsafe class Sampler
         Chunk* c = (Chunk*)PageMap.Lookup(p);
         if (c != null && c->Kind == ChunkKind.Arena) Volatile.Write(ref c->PageBin[Chunk.PageIndexOf(p)], f.Saved);
         s_pages.Remove(page);
+    }
+
+    /// <summary>The PageBin entry of page <paramref name="index"/> of <paramref name="c"/> as the heap set it (the saved one while a sample flags the page): for Heap.TryValidate.</summary>
+    internal static byte EffectivePageBin(Chunk* c, uint index)
+    {
+        byte current = c->PageBin[index];
+        if (Volatile.Read(ref s_liveSamples) == 0) return current;
+        nuint page = (nuint)c + (nuint)index * (nuint)SizeClasses.PageSize;
+        lock (s_lock)
+        {
+            return s_pages.TryGetValue(page, out PageFlag f) ? f.Saved : current;
+        }
     }
 
     /// <summary>A block is being freed (Heap.FreeSlow, before it is): drops its sample, if it has one.</summary>
@@ -332,11 +348,10 @@ internal static unsafe class Sampler
 
     /// <summary>The caller's stack, without NativeHeap's own frames at its top.</summary>
     [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Managed stacks are taken only with a JIT (NativeStacks false): an untrimmed application; a frame whose method is gone is named \"?\".")]
-    private static StackKey Capture(string? thread, out StackTrace? managed)
+    private static StackKey Capture(string? thread)
     {
         if (NativeStacks)
         {
-            managed = null;
             void** buf = stackalloc void*[MaxFrames + 16];
             int n = OsBacktrace.Capture(buf, MaxFrames + 16);
             int first = 0;
@@ -363,16 +378,7 @@ internal static unsafe class Sampler
             int il = f?.GetILOffset() ?? StackFrame.OFFSET_UNKNOWN;
             keyIds[2 * i + 1] = il != StackFrame.OFFSET_UNKNOWN ? il : ~(nint)(f?.GetNativeOffset() ?? 0);
         }
-        managed = null;
-        var key = new StackKey(keyIds, methods, thread);
-        lock (s_lock)
-        {
-            if (s_sites.ContainsKey(key)) return key;
-        }
-        // A new site: capture again with file and line information (read from the PDBs; once per site).
-        managed = new StackTrace(1, true);
-        key.Skip = skip;
-        return key;
+        return new StackKey(keyIds, methods, thread);
     }
 
     // ---- reports -------------------------------------------------------------------------------

@@ -54,13 +54,17 @@ internal static class StackResolver
             for (int i = 0; i < native.Length; i++) native[i] = Native(key.Ids[i]);
             return native;
         }
+        // withFiles was taken deeper in NativeHeap than the key's capture: skip NativeHeap's frames again.
+        int skip = 0;
+        Assembly self = typeof(StackResolver).Assembly;
+        while (withFiles != null && skip < withFiles.FrameCount && withFiles.GetFrame(skip)?.GetMethod()?.DeclaringType?.Assembly == self) skip++;
         var frames = new HeapProfileFrame[key.Methods.Length];
         for (int i = 0; i < frames.Length; i++)
         {
             MethodBase? m = key.Methods[i];
             string? file = null;
             int line = 0;
-            StackFrame? f = withFiles?.GetFrame(key.Skip + i);
+            StackFrame? f = withFiles?.GetFrame(skip + i);
             if (f != null && f.GetMethod() == m)
             {
                 file = f.GetFileName();
