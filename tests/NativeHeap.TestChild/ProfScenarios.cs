@@ -20,6 +20,7 @@ internal static unsafe class ProfScenarios
             case "prof-leak": result = Leak(args[0]); return true;
             case "prof-exit": result = Exit(); return true;
             case "prof-inactive": result = Inactive(); return true;
+            case "prof-auto-dumps": result = AutoDumps(args[0]); return true;
             default: result = null; return false;
         }
     }
@@ -157,6 +158,36 @@ internal static unsafe class ProfScenarios
         if (top.InUseBytes < 20_000L * 2048 * 7 / 10 || top.InUseBytes > 20_000L * 2048 * 13 / 10) return $"estimate {top.InUseBytes}, true {20_000L * 2048}";
         HeapProfiler.Stop();
         if (HeapProfiler.IsActive) return "still active after Stop";
+        return null;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void GrowMegabytes(int count)
+    {
+        for (int i = 0; i < count; i++) s_kept.Add((nint)Heap.Malloc(1 << 20));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AllocateUnsampled(int count)
+    {
+        for (int i = 0; i < count; i++) s_kept.Add((nint)Heap.Malloc(1 << 20));
+    }
+
+    // Run with prof:true,prof_gdump:true,lg_prof_interval:24,prof_prefix:DIR/auto: interval dumps
+    // (every ~16 MiB sampled) and gdumps (the mapped bytes passed their maximum) appear while the heap
+    // grows by 64 MiB; then thread.prof.active false keeps this thread's allocations out of the profile.
+    private static string? AutoDumps(string dir)
+    {
+        GrowMegabytes(64);
+        int intervals = Directory.GetFiles(dir, "auto.*.i*.heap").Length, gdumps = Directory.GetFiles(dir, "auto.*.u*.heap").Length;
+        if (intervals < 2 || intervals > 8) return $"{intervals} interval dumps for 64 MiB at 16 MiB";
+        if (gdumps < 1) return "no gdump while the heap grew";
+        if (HeapControl.Read("prof.interval", out ulong interval) != CtlStatus.Ok || interval != 1UL << 24) return "prof.interval " + interval;
+        HeapProfiler.ThreadActive = false;
+        if (HeapControl.Read("thread.prof.active", out bool ta) != CtlStatus.Ok || ta) return "thread.prof.active still true";
+        AllocateUnsampled(32);
+        if (HeapProfiler.Snapshot().Sites.Any(s => s.Top?.Function.EndsWith(nameof(AllocateUnsampled), StringComparison.Ordinal) == true))
+            return "a thread with thread.prof.active false was sampled";
         return null;
     }
 

@@ -391,7 +391,7 @@ internal static unsafe class Sampler
             var sites = new List<HeapProfileSite>(s_siteList.Count);
             foreach (ProfileSite s in s_siteList)
             {
-                if (!s_accum && s.LiveSamples == 0 && s.AllocObjects == 0) continue;
+                if (!s_accum && s.LiveSamples == 0) continue;   // prof_accum keeps sites whose blocks were all freed
                 sites.Add(s.ToPublic());
             }
             sites.Sort((a, b) => b.InUseBytes.CompareTo(a.InUseBytes) is var d && d != 0 ? d : b.AllocBytes.CompareTo(a.AllocBytes));
