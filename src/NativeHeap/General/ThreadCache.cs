@@ -109,7 +109,16 @@ internal unsafe struct ThreadCache
         CacheBin* cb = BinsOf(tc) + cls;
         void** cur = cb->Cur;
         if (cur == cb->Empty) return null;
-        if (ProfFastPath && tc->Allocated + cb->ItemSize >= tc->ProfNext) return null;
+        if (ProfFastPath)
+        {
+            // The sum is kept, so the counter is not read again after the stores below (they may alias it for the JIT).
+            ulong allocated = tc->Allocated + cb->ItemSize;
+            if (allocated >= tc->ProfNext) return null;
+            cb->Cur = cur + 1;
+            cb->Requests++;
+            tc->Allocated = allocated;
+            return *cur;
+        }
         cb->Cur = cur + 1;
         cb->Requests++;
         tc->Allocated += cb->ItemSize;
