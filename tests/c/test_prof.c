@@ -42,6 +42,8 @@ static bool gzip_file(const char *path)
 
 int main(int argc, char **argv)
 {
+    printf("pid %d\n", (int)getpid());   /* names the default-prefix files (prof.prefix below) */
+    fflush(stdout);
     bool on = false;
     size_t len = sizeof on;
     CHECK(mallctl("opt.prof", &on, &len, NULL, 0) == 0 && on);
@@ -87,6 +89,10 @@ int main(int argc, char **argv)
     len = sizeof lg;
     CHECK(mallctl("prof.lg_sample", &lg, &len, NULL, 0) == 0 && lg == 12);
 
-    for (int i = 0; i < 20000; i++) dallocx(g_blocks[i], 0);
+    /* "leak" as the second argument keeps the blocks: prof_leak/prof_final (from NATIVEHEAP_CONF) report them at exit. */
+    if (argc <= 2 || strcmp(argv[2], "leak") != 0)
+        for (int i = 0; i < 20000; i++) dallocx(g_blocks[i], 0);
+    else
+        leak_many();   /* after prof.reset: a fresh site for the exit report, at lg_sample 12 */
     return nh_finish("prof");
 }

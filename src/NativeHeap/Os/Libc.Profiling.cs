@@ -9,6 +9,9 @@ internal static unsafe partial class Libc
     [LibraryImport(LibName, EntryPoint = "backtrace")]
     internal static partial int backtrace(void** buffer, int size);
 
+    [LibraryImport(LibName, EntryPoint = "atexit")]
+    internal static partial int atexit(delegate* unmanaged<void> function);
+
     [LibraryImport(LibName, EntryPoint = "dladdr")]
     internal static partial int dladdr(void* addr, DlInfo* info);
 }

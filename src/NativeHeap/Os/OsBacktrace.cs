@@ -12,6 +12,12 @@ internal static unsafe class OsBacktrace
     /// <summary>Fills <paramref name="frames"/> with return addresses, innermost first; returns how many (0..length). Never fails.</summary>
     internal static int Capture(void** frames, int length) => length <= 0 ? 0 : Libc.backtrace(frames, length);
 
+    /// <summary>
+    /// Registers <paramref name="function"/> to run at exit(3), before shared objects' destructors (a C
+    /// program's exit raises no .NET ProcessExit in a NativeAOT library). False when libc refuses (no memory).
+    /// </summary>
+    internal static bool TryRegisterAtExit(delegate* unmanaged<void> function) => Libc.atexit(function) == 0;
+
     /// <summary>Makes backtrace's one-time initialisation (loading libgcc_s) happen now.</summary>
     internal static void Warm()
     {

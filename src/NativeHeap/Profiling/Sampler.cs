@@ -123,6 +123,9 @@ internal static unsafe class Sampler
             {
                 s_exitHooked = true;
                 AppDomain.CurrentDomain.ProcessExit += (_, _) => AtExit();
+                // In the C library (NativeAOT) a C program's exit() raises no ProcessExit: libc's atexit runs the report.
+                if (NativeStacks && !OsBacktrace.TryRegisterAtExit(&AtExitFromC))
+                    HeapDiagnostics.Warn("<nativeheap>: atexit refused the profiler's exit handler; prof_leak/prof_final will not run");
             }
         }
         if (NativeStacks) OsBacktrace.Warm();
@@ -452,10 +455,15 @@ internal static unsafe class Sampler
         lock (s_lock) s_prefix = prefix;
     }
 
-    /// <summary>At process exit: the final dump (prof_final) and the leak report (prof_leak).</summary>
+    [System.Runtime.InteropServices.UnmanagedCallersOnly]
+    private static void AtExitFromC() => AtExit();
+
+    private static int s_exitRan;
+
+    /// <summary>At process exit (once): the final dump (prof_final) and the leak report (prof_leak).</summary>
     internal static void AtExit()
     {
-        if (!s_enabled) return;
+        if (!s_enabled || Interlocked.Exchange(ref s_exitRan, 1) != 0) return;
         s_active = false;
         if (s_final && s_prefix.Length != 0) TryAutoDump('f');
         if (!s_leak) return;

@@ -66,6 +66,39 @@ public sealed class CAbiTests
     }
 
     [CAbiFact]
+    public void LeakReportAndFinalDumpAtACProgramsExit()
+    {
+        NativeBuild.EnsureBuilt();
+        string exe = Path.Combine(NativeBuild.OutputDirectory, "bin", "test_prof");
+        string dir = Path.Combine(Path.GetTempPath(), $"nh-cabi-prof-exit-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            NativeBuild.Result r = NativeBuild.Run(exe, [Path.Combine(dir, "named.heap"), "leak"], TimeSpan.FromMinutes(2),
+                $"prof_leak:true,prof_final:true,prof_prefix:{dir}/exit");
+            Assert.True(r.ExitCode == 0, r.ToString());
+            // exit() runs the report through atexit (no .NET ProcessExit in a C program).
+            Assert.Contains("<nativeheap>: Leak approximation summary: ~", r.Stderr);
+            Assert.Contains("at test_prof+0x", r.Stderr);
+            // The program set prof.prefix to /tmp/nh_test_prof_prefix.<pid> at run time: the final dump uses it.
+            string pid = System.Text.RegularExpressions.Regex.Match(r.Stdout, @"pid (\d+)").Groups[1].Value;
+            string final = Assert.Single(Directory.GetFiles("/tmp", $"nh_test_prof_prefix.{pid}.{pid}.*.f.heap"));
+            File.Move(final, Path.Combine(dir, Path.GetFileName(final)));
+            final = Path.Combine(dir, Path.GetFileName(final));
+            Assert.Empty(Directory.GetFiles(dir, "exit.*.f.heap"));   // not under the start-up prefix
+            var p = NativeHeap.Profiling.PprofProfile.Read(final);
+            int space = p.TypeIndex("inuse_space");
+            // 20,000 × 4 KiB leaked again after prof.reset to lg_sample 12 (4 KiB: ~12,600 samples, ±1 %).
+            long live = p.Samples.Sum(s => s.Values[space]);
+            Assert.InRange(live, 20_000L * 4096 * 95 / 100, 20_000L * 4096 * 105 / 100);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [CAbiFact]
     public void LibraryExportsTheSeedsNames()
     {
         NativeBuild.EnsureBuilt();
