@@ -32,6 +32,8 @@ if (args.Length > 0 && args[0] == "--corev2")
 }
 if (args.Length > 0 && args[0] == "--free-checks-ab") return NativeHeap.Benchmarks.General.FreeChecksAb.Run(args[1..]);
 if (args.Length > 0 && args[0] == "--free-checks-child") return NativeHeap.Benchmarks.General.FreeChecksAb.Child();
+if (args.Length > 0 && args[0] == "--prof-ab") return NativeHeap.Benchmarks.General.ProfilingAb.Run(args[1..]);
+if (args.Length > 0 && args[0] == "--prof-child") return NativeHeap.Benchmarks.General.ProfilingAb.Child();
 
 if (args.Length > 0 && args[0] == "--lockfree")
 {

@@ -33,6 +33,7 @@ internal static unsafe class Scenarios
         "spare-chunk-migration" => SpareChunkScenario.Run(),
         _ when ReliabilityScenarios.TryRun(name, args, out string? reliability) => reliability,
         _ when CoreV2Scenarios.TryRun(name, args, out string? coreV2) => coreV2,
+        _ when ProfScenarios.TryRun(name, args, out string? prof) => prof,
         _ => ControlScenarios.TryRun(name, args, out string? result) ? result : $"unknown scenario {name}",
     };
 

@@ -61,6 +61,9 @@ internal sealed class CtlNode
     /// <summary>One line of documentation.</summary>
     public string Doc { get; set; } = "";
 
+    /// <summary>A write-only leaf that also runs when no value is written (jemalloc's prof.dump, prof.reset with newp NULL).</summary>
+    public bool RunsWithoutValue { get; set; }
+
     public bool IsLeaf => Handler != null;
 
     public CtlNode? Child(string name)

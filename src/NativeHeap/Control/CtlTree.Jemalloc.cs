@@ -10,8 +10,7 @@
 //    honest values ("disabled", false, 0) and jemalloc's refusals (writes to r- names are EPERM
 //    before anything else; arena.<i>.dss refuses "primary"/"secondary" with EFAULT, as a jemalloc
 //    without DSS does; arena.<i>.retain_grow_limit is ENOENT because opt.retain is false).
-// Profiling (prof.*, opt.prof*, thread.prof.*) is not built (config.prof false): those names are
-// absent, answering ENOENT as in a jemalloc configured without --enable-prof (issue 16 owns them).
+// Profiling (prof.*, opt.prof*, thread.prof.*) is built (config.prof true): CtlTree.Prof.cs.
 using NativeHeap.Core;
 using NativeHeap.General;
 using NativeHeap.Os;
@@ -56,8 +55,8 @@ internal static unsafe partial class CtlTree
         t.Ro("config.lazy_lock", CtlType.Bool, _ => 0, "locking is never lazily switched on (false)");
         t.Ro("config.malloc_conf", CtlType.String, _ => "", "options built into the library (none: empty)");
         t.Ro("config.opt_safety_checks", CtlType.Bool, _ => 0, "jemalloc's extra safety checks (false; see opt.checked)");
-        t.Ro("config.prof", CtlType.Bool, _ => 0, "heap profiling built (false: prof.* and opt.prof* answer ENOENT)");
-        t.Ro("config.prof_libgcc", CtlType.Bool, _ => 0, "profiling backtraces through libgcc (false)");
+        t.Ro("config.prof", CtlType.Bool, _ => 1, "heap profiling built (true: prof.*, opt.prof*, thread.prof.*)");
+        t.Ro("config.prof_libgcc", CtlType.Bool, _ => 0, "profiling backtraces through libgcc (false: managed StackTrace; the C library uses glibc's backtrace)");
         t.Ro("config.prof_libunwind", CtlType.Bool, _ => 0, "profiling backtraces through libunwind (false)");
         t.Ro("config.stats", CtlType.Bool, _ => 1, "statistics are kept (true)");
         t.Ro("config.utrace", CtlType.Bool, _ => 0, "utrace(2) tracing (false)");
@@ -149,7 +148,7 @@ internal static unsafe partial class CtlTree
     {
         "ctl" => HeapControl.CtlLockStats(),
         "background_thread" => Heap.BackgroundLockStats(),
-        _ => MutexStats.Zero,                  // prof: not built
+        _ => MutexStats.Zero,                  // prof: the profiler's lock is a managed Lock without statistics
     };
 
     private static CtlStatus NewArenaDecay(ref CtlCall c, bool dirty)

@@ -167,6 +167,7 @@ internal static unsafe partial class CtlTree
         t.SK("dirty_decay_ms", CtlType.SSize, k => k.DirtyDecayMs);
         t.SK("muzzy_decay_ms", CtlType.SSize, k => k.MuzzyDecayMs);
         DeclareJemalloc(t);
+        DeclareProf(t);
         return t.Root;
     }
 
@@ -352,7 +353,7 @@ internal static unsafe partial class CtlTree
             n.IndexCheck = check;
         }
 
-        private CtlNode? NodeAt(string path, bool create)
+        internal CtlNode? NodeAt(string path, bool create)
         {
             CtlNode n = Root;
             foreach (string part in path.Split('.'))

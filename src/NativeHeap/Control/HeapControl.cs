@@ -389,7 +389,7 @@ public static unsafe class HeapControl
         bool hasNew = newp != null;
         CtlType newType = node.NewType ?? node.Type;
         if (hasNew && newlen != SizeOf(newType)) return CtlStatus.Invalid;
-        if (!wantOld && !hasNew && (node.Access & CtlAccess.Execute) == 0 && node.Type != CtlType.Void)
+        if (!wantOld && !hasNew && (node.Access & CtlAccess.Execute) == 0 && node.Type != CtlType.Void && !node.RunsWithoutValue)
         {
             // Reading nothing and writing nothing: only meaningful for actions; jemalloc accepts it for
             // readable nodes (a no-op) — but side-effecting reads (arenas.create, tcache.create) must not run.

@@ -82,7 +82,7 @@ internal static unsafe class StatsEmitter
             top.Add(new StatsValue("version", "Version", m.Version));
             top.Add(new StatsGroup("config", "Build-time option settings", [
                 B("cache_oblivious", "config", false), B("debug", "config", IsDebug), B("fill", "config", true), B("lazy_lock", "config", false),
-                new StatsValue("malloc_conf", "config.malloc_conf", ""), B("opt_safety_checks", "config", false), B("prof", "config", false),
+                new StatsValue("malloc_conf", "config.malloc_conf", ""), B("opt_safety_checks", "config", false), B("prof", "config", true),
                 B("prof_libgcc", "config", false), B("prof_libunwind", "config", false), B("stats", "config", true),
                 B("utrace", "config", false), B("xmalloc", "config", true),
             ]));
@@ -101,7 +101,7 @@ internal static unsafe class StatsEmitter
                 new StatsValue("junk", "opt.junk", HeapOptions.JunkName(o.Junk)), B("zero", "opt", o.Zero), B("utrace", "opt", false),
                 B("xmalloc", "opt", o.Oom == OomBehavior.Abort), B("tcache", "opt", o.ThreadCache),
                 new StatsValue("tcache_max", "opt.tcache_max", (long)o.ThreadCacheMax), new StatsValue("thp", "opt.thp", "default"),
-                B("prof", "opt", false), B("stats_print", "opt", o.StatsPrint),
+                B("prof", "opt", o.Prof), B("stats_print", "opt", o.StatsPrint),
                 new StatsValue("stats_print_opts", "opt.stats_print_opts", o.StatsPrintOptions),
                 new StatsValue("stats_interval", "opt.stats_interval", -1L), new StatsValue("stats_interval_opts", "opt.stats_interval_opts", ""),
                 new StatsValue("zero_realloc", "opt.zero_realloc", "free"),

@@ -46,6 +46,19 @@ public static unsafe partial class Heap
         }
     }
 
+    /// <summary>
+    /// Whether opt.prof will be on (the code's options, then NATIVEHEAP_CONF), read when ThreadCache's
+    /// fast-path switch is initialised. NATIVEHEAP_PROF_FASTPATH=1/0 forces it (benchmarks only).
+    /// </summary>
+    internal static bool ProfilingRequestedAtStart()
+    {
+        string? force = Environment.GetEnvironmentVariable("NATIVEHEAP_PROF_FASTPATH");
+        if (force is "0" or "1") return force == "1";
+        HeapOptions o = s_pending?.Clone() ?? new HeapOptions();
+        o.Apply(Environment.GetEnvironmentVariable(HeapOptions.EnvironmentVariable), _ => { });
+        return o.Prof;
+    }
+
     /// <summary>The options in force (after NATIVEHEAP_CONF was applied). Initialises the heap.</summary>
     public static HeapOptions Options
     {
@@ -71,8 +84,8 @@ public static unsafe partial class Heap
             HeapOptions o = s_pending?.Clone() ?? new HeapOptions();
             o.Apply(Environment.GetEnvironmentVariable(HeapOptions.EnvironmentVariable));
             o.Validate();
-            if (s_sharded && (o.Checked || o.Junk != JunkFill.None || o.Zero))
-                throw new ArgumentException("NativeHeap: core:sharded does not support checked, junk or zero yet (docs/core-v2.md); choose one or the other");
+            if (s_sharded && (o.Checked || o.Junk != JunkFill.None || o.Zero || o.Prof))
+                throw new ArgumentException("NativeHeap: core:sharded does not support checked, junk, zero or prof yet (docs/core-v2.md); choose one or the other");
             s_options = o;
             SegmentPool.DecayMs = o.DirtyDecayMs;     // core v2's free pages decay as the arenas' dirty pages do
             s_checked = o.Checked;
@@ -93,6 +106,7 @@ public static unsafe partial class Heap
                 throw new InvalidOperationException("NativeHeap: cannot create the thread-exit key: " + error);
             if (o.BackgroundThread) StartBackgroundThread();
             if (o.StatsPrint) AppDomain.CurrentDomain.ProcessExit += (_, _) => HeapControl.PrintStatsAtExit();
+            Profiling.Sampler.Configure(o);
             s_initialized = true;
         }
         HeapMetrics.EnsureCreated();
@@ -137,6 +151,7 @@ public static unsafe partial class Heap
         s_registry = tc;
         s_registryLock->Exit();
         OsThread.SetKeyValue(s_exitKey, tc->ExitSemaphore);
+        ProfInitCache(tc);
         t_cache = tc;
         return true;
     }
@@ -268,6 +283,7 @@ public static unsafe partial class Heap
         else if (!zero && (s_junk & JunkFill.Alloc) != 0) NativeMemory.Fill(p, usize, 0xa5);
         if (s_checked && cls < SizeClasses.NBins) Debug.Assert(CheckedIsLive(p));
         own->Allocated += usize;
+        if (own->Allocated >= own->ProfNext) ProfThreshold(own, p, usize);
         if (cls >= SizeClasses.NBins) SamplePeak(own);
         return p;
     }
@@ -327,6 +343,7 @@ public static unsafe partial class Heap
     {
         if (ptr == null) return;
         if (s_sharded && ShardedHeap.TryFree(ptr)) return;      // a core v2 block (dallocx/sdallocx with flags)
+        if (Volatile.Read(ref Profiling.Sampler.s_liveSamples) != 0) Profiling.Sampler.OnFree(ptr);
         Chunk* c = (Chunk*)PageMap.Lookup(ptr);
         if (c == null) throw HeapMisuseException.NotOwned(ptr);
         if (c->Quarantined != 0) throw HeapMisuseException.AfterReset(ptr);
@@ -458,6 +475,7 @@ public static unsafe partial class Heap
             int cls = SizeClasses.SizeToIndex(u);
             if (Arena.LargeResizeInPlace(c->Arena, d, cls, u, zero))
             {
+                if (Volatile.Read(ref Profiling.Sampler.s_liveSamples) != 0) Profiling.Sampler.OnResizedInPlace(ptr);
                 if (u > old) CountAlloc(u - old); else CountFree(old - u);
                 return u;
             }

@@ -200,12 +200,13 @@ public static unsafe partial class Heap
         if (cls >= SizeClasses.NBins || d->Pages != SizeClasses.s_slabPages[cls]) return $"slab at page {head} has class {cls} and {d->Pages} pages";
         ushort regs = SizeClasses.s_slabRegs[cls];
         nuint size = SizeClasses.s_sizes[cls];
-        byte fast = c->PageBin[head];
+        // A page holding a live heap-profiler sample has its entry cleared; the sampler keeps the real one.
+        byte fast = Profiling.Sampler.EffectivePageBin(c, head);
         for (uint k = 1; k < d->Pages; k++)
         {
             PageDesc* x = &c->Pages[head + k];
             if (x->Kind != PageKind.SlabInterior || x->Head != head) return $"slab at page {head}: page {head + k} does not point back to it";
-            if (c->PageBin[head + k] != fast) return $"slab at page {head}: fast-free entries differ across its pages";
+            if (Profiling.Sampler.EffectivePageBin(c, head + k) != fast) return $"slab at page {head}: fast-free entries differ across its pages";
         }
         if (fast != 0 && fast != cls + 1) return $"slab at page {head}: fast-free entry {fast} does not match class {cls}";
         if (d->Bump > regs || d->NFree > regs) return $"slab at page {head}: bump {d->Bump} / nfree {d->NFree} exceed {regs} regions";

@@ -9,6 +9,8 @@
 //    explicit arenas, non-cacheable large, checked/junk modes), so one compare routes all of those to
 //    FreeSlow; a block of another arena goes to FreeRemote, which parks it for a batched return home.
 // A thread that never allocated has no cache (t_cache is null) and simply takes the slow path once.
+// With opt.prof (heap profiling requested at start) the pop also misses when the thread's sample is
+// due (Heap.Profiling.cs); a sampled block's page has PageBin 0 while it lives, so its free is slow.
 // Everything else lives in Heap.Slow.cs (out of line), Huge.cs, Heap.Arenas.cs and Heap.Checked.cs.
 using System.Runtime.CompilerServices;
 using NativeHeap.Core;

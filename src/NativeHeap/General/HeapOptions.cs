@@ -98,6 +98,42 @@ public sealed class HeapOptions
     /// </summary>
     public nuint OversizeThreshold { get; set; } = 8 * 1024 * 1024;
 
+    /// <summary><c>opt.prof</c>: heap profiling on from the start (default false; <see cref="HeapProfiler.Start()"/> turns it on later).</summary>
+    public bool Prof { get; set; }
+
+    /// <summary><c>opt.prof_active</c>: whether sampling runs when <see cref="Prof"/> is on (default true; prof.active toggles it).</summary>
+    public bool ProfActive { get; set; } = true;
+
+    /// <summary><c>opt.prof_thread_active_init</c>: the initial thread.prof.active of new threads (default true).</summary>
+    public bool ProfThreadActiveInit { get; set; } = true;
+
+    /// <summary><c>opt.lg_prof_sample</c>: log2 of the mean bytes allocated between samples (default 19: 512 KiB; 0..62).</summary>
+    public int LgProfSample { get; set; } = 19;
+
+    /// <summary><c>opt.prof_accum</c>: keep sites whose blocks were all freed, so dumps report cumulative alloc_* counts for them too (default false).</summary>
+    public bool ProfAccum { get; set; }
+
+    /// <summary><c>opt.prof_leak</c>: at exit, report the sampled blocks still live, by site (default false).</summary>
+    public bool ProfLeak { get; set; }
+
+    /// <summary><c>opt.prof_leak_error</c>: with prof_leak, exit with status 1 when something leaked (default false).</summary>
+    public bool ProfLeakError { get; set; }
+
+    /// <summary><c>opt.prof_final</c>: dump a final profile at exit to &lt;prefix&gt;.&lt;pid&gt;.&lt;seq&gt;.f.heap (default false).</summary>
+    public bool ProfFinal { get; set; }
+
+    /// <summary><c>opt.prof_prefix</c>: file name prefix of automatic dumps (default "nheap"; empty: no automatic dumps).</summary>
+    public string ProfPrefix { get; set; } = "nheap";
+
+    /// <summary><c>opt.lg_prof_interval</c>: log2 of the mean bytes allocated between interval dumps (default -1: none).</summary>
+    public int LgProfInterval { get; set; } = -1;
+
+    /// <summary><c>opt.prof_gdump</c>: dump a profile each time the heap's mapped bytes pass their previous maximum (default false).</summary>
+    public bool ProfGdump { get; set; }
+
+    /// <summary><c>prof_seed</c> (NativeHeap's own): seed of the sampler's random intervals; 0 (default) draws one at start. A fixed seed makes a single-threaded program's samples reproducible.</summary>
+    public ulong ProfSeed { get; set; }
+
     /// <summary>Memory source of the automatic arenas (default: anonymous mmap). Not settable from the environment.</summary>
     public IMemorySource? MemorySource { get; set; }
 
@@ -144,6 +180,18 @@ public sealed class HeapOptions
             case "stats_print_opts": return StatsEmitter.TryParseOptions(value, out _) && Set(() => StatsPrintOptions = value);
             case "percpu_arena": return value is "disabled" or "percpu" or "phycpu" && Set(() => PerCpuArena = value);
             case "oversize_threshold": return TryLong(value, 0, out long ot) && Set(() => OversizeThreshold = (nuint)ot);
+            case "prof": return TryBool(value, out bool pr) && Set(() => Prof = pr);
+            case "prof_active": return TryBool(value, out bool pa) && Set(() => ProfActive = pa);
+            case "prof_thread_active_init": return TryBool(value, out bool pt) && Set(() => ProfThreadActiveInit = pt);
+            case "lg_prof_sample": return TryLong(value, 0, out long ls) && ls <= 62 && Set(() => LgProfSample = (int)ls);
+            case "prof_accum": return TryBool(value, out bool pac) && Set(() => ProfAccum = pac);
+            case "prof_leak": return TryBool(value, out bool pl) && Set(() => ProfLeak = pl);
+            case "prof_leak_error": return TryBool(value, out bool ple) && Set(() => ProfLeakError = ple);
+            case "prof_final": return TryBool(value, out bool pf) && Set(() => ProfFinal = pf);
+            case "prof_prefix": return Set(() => ProfPrefix = value);
+            case "lg_prof_interval": return TryLong(value, -1, out long li) && li <= 62 && Set(() => LgProfInterval = (int)li);
+            case "prof_gdump": return TryBool(value, out bool pg) && Set(() => ProfGdump = pg);
+            case "prof_seed": return ulong.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out ulong seed) && Set(() => ProfSeed = seed);
             case "xmalloc": return TryBool(value, out bool x) && Set(() => Oom = x ? OomBehavior.Abort : OomBehavior.ReturnNull);
             case "junk":
                 switch (value)
@@ -194,6 +242,9 @@ public sealed class HeapOptions
         if (ThreadCacheMax > 2 * 1024 * 1024) throw new ArgumentException($"tcache_max must be at most 2 MiB, not {ThreadCacheMax}");
         if (!StatsEmitter.TryParseOptions(StatsPrintOptions, out _))
             throw new ArgumentException($"stats_print_opts \"{StatsPrintOptions}\" has a character other than J, g, m, a, b, l");
+        if (LgProfSample is < 0 or > 62) throw new ArgumentException($"lg_prof_sample must be 0..62, not {LgProfSample}");
+        if (LgProfInterval is < -1 or > 62) throw new ArgumentException($"lg_prof_interval must be -1..62, not {LgProfInterval}");
+        if (ProfPrefix is null) throw new ArgumentException("prof_prefix must not be null (empty turns automatic dumps off)");
         if (Zero && (Junk & JunkFill.Alloc) != 0)
             throw new ArgumentException("zero:true and junk filling of allocations contradict each other (both set new memory)");
     }

@@ -27,6 +27,10 @@
 //    HeapMisuseException when the block is there; a stale key (left by a fast pop, or a user value
 //    equal to it) only costs that scan. CheckFree also verifies the block start exactly.
 // The fast pop never clears a key, so the fast path pays nothing for the slow path's key.
+// Heap profiling (Heap.Profiling.cs): ProfNext is the Allocated value at which the thread's next
+// sample is due; with opt.prof the fast pop misses (returns null) when Allocated + size would reach
+// it, and AllocCore takes the sample. It is ulong.MaxValue when nothing is due (always, without
+// opt.prof, and for explicit and kinds' caches).
 // Invariants: Base <= Full <= Cur <= Empty; local blocks belong to Arena (for a thread's cache);
 // a thread cache never holds blocks of an explicit arena. Memory kinds' caches (Kinds/KindThreadCaches,
 // Id >= KindThreadCaches.CacheIdBase, possibly a larger tcache_max) hold blocks of any arena of their
@@ -51,12 +55,13 @@ internal unsafe struct CacheBin
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct ThreadCache
 {
-    internal const int HeaderBytes = 128;
+    internal const int HeaderBytes = 192;
     private const int RemoteBatch = 16;
     private const int GcInterval = 64;
 
     internal ulong Allocated;          // thread.allocated (bytes); stays at offset 0
     internal ulong Deallocated;        // thread.deallocated; offset 8
+    internal ulong ProfNext;           // heap profiling: Allocated value at which the next sample is due (ulong.MaxValue: never; offset 16)
     internal Arena* Arena;
     internal ThreadCache* RegistryNext;  // list of threads' caches (Heap.s_registry), under Heap's registry lock
     internal ThreadCache* RegistryPrev;
@@ -68,12 +73,23 @@ internal unsafe struct ThreadCache
     internal fixed byte ExitSemaphore[Os.OsThread.ExitSemaphoreBytes];
     internal nint ThreadHandle;        // GCHandle of the owning managed Thread (IsAlive turns false as Join returns)
     internal int Retired;              // flushed after its thread finished; memory kept until ExitSemaphore is posted
+    internal ulong ProfRng;            // heap profiling: the thread's xorshift64* state for sample intervals
+    internal int ProfEpoch;            // heap profiling: HeapProfiler's epoch when ProfNext was last armed
+    internal int ProfThreadInactive;   // heap profiling: thread.prof.active written false (1)
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static CacheBin* BinsOf(ThreadCache* tc) => (CacheBin*)((byte*)tc + HeaderBytes);
 
     /// <summary>Whether frees check for double frees and misaligned pointers (NATIVEHEAP_FREE_CHECKS=0 turns it off; read once, so the JIT folds it).</summary>
     internal static readonly bool FreeChecks = Environment.GetEnvironmentVariable("NATIVEHEAP_FREE_CHECKS") != "0";
+
+    /// <summary>
+    /// Whether the allocation fast path tests the heap profiler's sample threshold: only when profiling
+    /// was requested at start (opt.prof: NATIVEHEAP_CONF=prof:true, or HeapOptions.Prof given to
+    /// Heap.Configure before first use), as jemalloc's opt.prof. Read once, so the JIT folds it: without
+    /// opt.prof the fast path is the code it was before profiling existed.
+    /// </summary>
+    internal static readonly bool ProfFastPath = Heap.ProfilingRequestedAtStart();
 
     /// <summary>The value a cached block carries in its first word: random and odd, so it is never a free-list link.</summary>
     internal static readonly ulong FreeKey = (ulong)Random.Shared.NextInt64() << 1 | 1;
@@ -84,7 +100,8 @@ internal unsafe struct ThreadCache
 
     /// <summary>
     /// The allocation fast path's pop: the newest local block of class <paramref name="cls"/>, or null
-    /// when the bin is empty. Counts the request and the allocated bytes. No lock, no atomic.
+    /// when the bin is empty or (with opt.prof) the heap profiler's sample is due (Allocated would reach
+    /// ProfNext: the slow path takes the sample). Counts the request and the allocated bytes. No lock, no atomic.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void* TryPop(ThreadCache* tc, int cls)
@@ -92,6 +109,16 @@ internal unsafe struct ThreadCache
         CacheBin* cb = BinsOf(tc) + cls;
         void** cur = cb->Cur;
         if (cur == cb->Empty) return null;
+        if (ProfFastPath)
+        {
+            // The sum is kept, so the counter is not read again after the stores below (they may alias it for the JIT).
+            ulong allocated = tc->Allocated + cb->ItemSize;
+            if (allocated >= tc->ProfNext) return null;
+            cb->Cur = cur + 1;
+            cb->Requests++;
+            tc->Allocated = allocated;
+            return *cur;
+        }
         cb->Cur = cur + 1;
         cb->Requests++;
         tc->Allocated += cb->ItemSize;
@@ -187,6 +214,7 @@ internal unsafe struct ThreadCache
         tc->Id = id;
         tc->NBins = nbins;
         tc->BlockBytes = bytes;
+        tc->ProfNext = ulong.MaxValue;     // explicit and kinds' caches are never sampled; Heap arms a thread's own cache
         CacheBin* bins = BinsOf(tc);
         void** slot = (void**)((byte*)Caps(tc) + TrailerBytes(nbins));
         for (int i = 0; i < nbins; i++)

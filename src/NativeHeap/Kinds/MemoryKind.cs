@@ -47,6 +47,13 @@ public sealed unsafe partial class MemoryKind
     private static MemoryKind[] s_bySource = [];
     private static int[] s_slotBySource = [];
 
+    /// <summary>Whether chunks with this source id belong to a kind other than the default one (the heap profiler does not sample them).</summary>
+    internal static bool IsKindSource(int sourceId)
+    {
+        int[] slots = s_slotBySource;
+        return (uint)sourceId < (uint)slots.Length && slots[sourceId] != 0;
+    }
+
     /// <summary>The kind's slot (0 for Default).</summary>
     internal int Slot => _slot;
 

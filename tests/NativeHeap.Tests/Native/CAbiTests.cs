@@ -19,6 +19,7 @@ public sealed class CAbiTests
     [InlineData("test_dlopen", "dlopen")]
     [InlineData("test_mallctl", "mallctl")]
     [InlineData("test_mallctl_jemalloc", "mallctl_jemalloc")]
+    [InlineData("test_prof", "prof")]
     [InlineData("test_memkind", "memkind")]
     [InlineData("test_memkind_rules", "memkind_rules")]
     [InlineData("test_hbw", "hbw")]
@@ -34,6 +35,67 @@ public sealed class CAbiTests
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Matches($@"(?m)^PASS {name}: [1-9][0-9]* checks$", r.Stdout);
         Assert.DoesNotContain("failed:", r.Stdout);
+    }
+
+    [CAbiFact]
+    public void ProfDumpThroughMallctlNamesTheCCallersNativeFrames()
+    {
+        NativeBuild.EnsureBuilt();
+        string exe = Path.Combine(NativeBuild.OutputDirectory, "bin", "test_prof");
+        string heap = Path.Combine(Path.GetTempPath(), $"nh-cabi-prof-{Guid.NewGuid():N}.heap");
+        try
+        {
+            NativeBuild.Result r = NativeBuild.Run(exe, [heap], TimeSpan.FromMinutes(2));
+            Assert.True(r.ExitCode == 0, r.ToString());
+            var p = NativeHeap.Profiling.PprofProfile.Read(heap);
+            int space = p.TypeIndex("inuse_space");
+            // 20,000 × 4 KiB leaked by leak_site (~156 samples at 512 KiB: s.d. ~8 %; seed 11 from malloc_conf).
+            var site = Assert.Single(p.Samples, s => s.Values[space] > 0);
+            Assert.InRange(site.Values[space], 20_000L * 4096 * 3 / 4, 20_000L * 4096 * 5 / 4);
+            Assert.Equal("c-main", site.Thread);
+            // backtrace(3) reaches the C program through the library's own frames, which are skipped:
+            // the innermost frames are the program's (named module+offset: it exports no symbols).
+            Assert.StartsWith("test_prof+0x", site.Stack[0]);
+            Assert.True(site.Stack.Count(f => f.StartsWith("test_prof+0x", StringComparison.Ordinal)) >= 3, string.Join(" <- ", site.Stack));
+            Assert.Contains(site.Stack, f => f.StartsWith("__libc_start_main", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(heap);
+        }
+    }
+
+    [CAbiFact]
+    public void LeakReportAndFinalDumpAtACProgramsExit()
+    {
+        NativeBuild.EnsureBuilt();
+        string exe = Path.Combine(NativeBuild.OutputDirectory, "bin", "test_prof");
+        string dir = Path.Combine(Path.GetTempPath(), $"nh-cabi-prof-exit-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            NativeBuild.Result r = NativeBuild.Run(exe, [Path.Combine(dir, "named.heap"), "leak"], TimeSpan.FromMinutes(2),
+                $"prof_leak:true,prof_final:true,prof_prefix:{dir}/exit");
+            Assert.True(r.ExitCode == 0, r.ToString());
+            // exit() runs the report through atexit (no .NET ProcessExit in a C program).
+            Assert.Contains("<nativeheap>: Leak approximation summary: ~", r.Stderr);
+            Assert.Contains("at test_prof+0x", r.Stderr);
+            // The program set prof.prefix to /tmp/nh_test_prof_prefix.<pid> at run time: the final dump uses it.
+            string pid = System.Text.RegularExpressions.Regex.Match(r.Stdout, @"pid (\d+)").Groups[1].Value;
+            string final = Assert.Single(Directory.GetFiles("/tmp", $"nh_test_prof_prefix.{pid}.{pid}.*.f.heap"));
+            File.Move(final, Path.Combine(dir, Path.GetFileName(final)));
+            final = Path.Combine(dir, Path.GetFileName(final));
+            Assert.Empty(Directory.GetFiles(dir, "exit.*.f.heap"));   // not under the start-up prefix
+            var p = NativeHeap.Profiling.PprofProfile.Read(final);
+            int space = p.TypeIndex("inuse_space");
+            // 20,000 × 4 KiB leaked again after prof.reset to lg_sample 12 (4 KiB: ~12,600 samples, ±1 %).
+            long live = p.Samples.Sum(s => s.Values[space]);
+            Assert.InRange(live, 20_000L * 4096 * 95 / 100, 20_000L * 4096 * 105 / 100);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
     }
 
     [CAbiFact]

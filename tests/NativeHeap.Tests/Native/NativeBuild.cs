@@ -35,7 +35,7 @@ internal static class NativeBuild
     }
 
     /// <summary>Runs a program with a time limit, from the repository root, and captures its output.</summary>
-    internal static Result Run(string file, IEnumerable<string> args, TimeSpan limit)
+    internal static Result Run(string file, IEnumerable<string> args, TimeSpan limit, string? nativeHeapConf = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -52,6 +52,7 @@ internal static class NativeBuild
         psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
         psi.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
         psi.Environment.Remove("NATIVEHEAP_CONF");
+        if (nativeHeapConf != null) psi.Environment["NATIVEHEAP_CONF"] = nativeHeapConf;
         using Process p = Process.Start(psi)!;
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
         Task<string> stderr = p.StandardError.ReadToEndAsync();

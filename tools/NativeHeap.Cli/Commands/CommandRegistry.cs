@@ -12,5 +12,6 @@ internal static class CommandRegistry
         yield return BenchRunCommand.Create();
         yield return HeapCommand.Create();
         yield return StatsCommand.Create();
+        yield return ProfCommand.Create();
     }
 }
