@@ -13,12 +13,18 @@ namespace NativeHeap;
 public static unsafe partial class Heap
 {
     /// <summary>Checks every internal invariant; throws <see cref="InvalidOperationException"/> describing the first violation.</summary>
+    /// <remarks>
+    /// Arenas are walked under their locks, so other threads may allocate and free meanwhile; explicit
+    /// thread caches (<see cref="CreateThreadCache"/>) have no lock (each is used by one thread at a time),
+    /// so call it while no other thread is using one, or it may see a cache half-changed and report a
+    /// false double free.
+    /// </remarks>
     public static void Validate()
     {
         if (!TryValidate(out string? error)) throw new InvalidOperationException("NativeHeap: heap is inconsistent: " + error);
     }
 
-    /// <summary>Checks every internal invariant; false with a description of the first violation.</summary>
+    /// <summary>Checks every internal invariant; false with a description of the first violation (see <see cref="Validate"/> for explicit caches).</summary>
     public static bool TryValidate(out string? error)
     {
         EnsureInitialized();

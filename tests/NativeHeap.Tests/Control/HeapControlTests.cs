@@ -3,6 +3,10 @@ using NativeHeap.Control;
 
 namespace NativeHeap.Tests.Control;
 
+// Uses explicit thread caches, which Heap.Validate reads: runs apart from the tests that validate
+// while it works (an explicit cache is used by one thread at a time, so another thread's Validate
+// would see it half-changed and report a false double free).
+[Collection("Serial")]
 public unsafe class HeapControlTests
 {
     [Fact]

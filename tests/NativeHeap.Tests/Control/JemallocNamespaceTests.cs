@@ -7,6 +7,10 @@ namespace NativeHeap.Tests.Control;
 /// from jemalloc(3)): every name resolves with jemalloc's type and access, and the behaviour-bearing
 /// ones do what jemalloc documents.
 /// </summary>
+// Uses explicit thread caches, which Heap.Validate reads: runs apart from the tests that validate
+// while it works (an explicit cache is used by one thread at a time, so another thread's Validate
+// would see it half-changed and report a false double free).
+[Collection("Serial")]
 public unsafe class JemallocNamespaceTests
 {
     internal sealed record Documented(string Name, string CType, string Access, string Group);

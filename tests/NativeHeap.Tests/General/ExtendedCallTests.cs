@@ -2,6 +2,10 @@ using System.Runtime.InteropServices;
 
 namespace NativeHeap.Tests.General;
 
+// Uses explicit thread caches, which Heap.Validate reads: runs apart from the tests that validate
+// while it works (an explicit cache is used by one thread at a time, so another thread's Validate
+// would see it half-changed and report a false double free).
+[Collection("Serial")]
 public unsafe class ExtendedCallTests
 {
     [Fact]

@@ -14,6 +14,10 @@ namespace NativeHeap.Tests.General;
 /// heap is validated at the end. 2 × 10^6 operations in CI; NATIVEHEAP_LONG=1 runs 10^9
 /// (NATIVEHEAP_STRESS_LOG=FILE appends progress lines there).
 /// </summary>
+// Uses explicit thread caches, which Heap.Validate reads: runs apart from the tests that validate
+// while it works (an explicit cache is used by one thread at a time, so another thread's Validate
+// would see it half-changed and report a false double free).
+[Collection("Serial")]
 public unsafe class MixedStressTests
 {
     private const int Workers = 3;
