@@ -395,7 +395,13 @@ internal static unsafe class LockFreeCore
             if (seen == a) break;
             a = seen;
         }
-        if (State(na) == Empty) SweepPartial(h, (int)d->SizeClass, 8);
+        if (State(na) == Empty)
+        {
+            // FULL -> EMPTY in one CAS (the chain was every block): the superblock is on no list and in
+            // no active word, and no block of it is live, so this thread alone holds it: retire it.
+            if (State(a) == Full) Retire(h, u);
+            else SweepPartial(h, (int)d->SizeClass, 8);
+        }
         else if (State(a) == Full) ListPush(h, (int)d->SizeClass, u);
     }
 

@@ -53,7 +53,7 @@ internal unsafe struct ThreadCache
 internal static unsafe class LockFreeThreadCache
 {
     internal const int MaxPerClass = 32;
-    internal const int BytesPerClass = 8192;
+    internal const int BytesPerClass = 16384;
     internal const int StrideShift = 12;
     internal const nuint RegionBytes = (nuint)LockFreeThreads.MaxSlots << StrideShift;
     internal const ulong Unowned = 0, Draining = 1;

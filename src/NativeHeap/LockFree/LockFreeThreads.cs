@@ -18,9 +18,10 @@
 //   T1  A record's word is Live with generation g exactly while the thread that claimed it as g has not
 //       been seen exited; so IsAlive(key) false means that thread has exited, or is exiting and will
 //       call nothing more (it ran its pthread key destructors).
-//   T2  Only a CAS changes a word: Free/Exited -> Live (gen + 1) by a claiming thread, Live -> Exited by
-//       the scanner whose sem_trywait took the post. The semaphore is initialised once, before the
-//       record is first made Live; its value is 0 whenever the record is Live and its thread alive.
+//   T2  A word changes only by CAS (Free/Exited -> Live with gen + 1 by a claiming thread, Live ->
+//       Exited by the scanner whose sem_trywait took the post), except that the claimer of a fresh
+//       slot (s_high + 1, won by CAS) writes its first Live word. Every semaphore is initialised when
+//       the table is made; its value is 0 whenever the record is Live and its thread alive.
 //   T3  The table and the key are made once (first use, by the thread that wins a CAS on s_state);
 //       until then, and when they cannot be made, callers get no key and bypass the caches.
 using System.Runtime.CompilerServices;
@@ -93,7 +94,6 @@ internal static unsafe class LockFreeThreads
                 continue;
             }
             slot = high + 1;
-            if (!OsThread.TryInitExitSemaphore(Semaphore(slot), out _)) return 0; // the slot stays Free, unused
             word = (1UL << 2) | StateLive;
             Volatile.Write(ref *Word(slot), word);
         }
@@ -124,6 +124,15 @@ internal static unsafe class LockFreeThreads
         if (state != 0 || Interlocked.CompareExchange(ref s_state, 1, 0) != 0) return false;
         bool ok = OsMemory.TryMapAligned((nuint)(MaxSlots * RecordBytes), OsMemory.PageSize, out void* table, out _)
             && OsThread.TryCreateExitKey(out s_exitKey, out _);
+        // Every semaphore is made here, once (T2), and sem_trywait and pthread_setspecific are called once
+        // (sem_trywait on slot 0's semaphore, never used): binding a P/Invoke on its first call in the process allocates managed memory, which
+        // must not happen later inside a heap operation (on whichever thread first scans).
+        for (int i = 0; ok && i < MaxSlots; i++) ok = OsThread.TryInitExitSemaphore((byte*)table + i * RecordBytes + SemaphoreOffset, out _);
+        if (ok)
+        {
+            _ = OsThread.HasExited((byte*)table + SemaphoreOffset);
+            OsThread.SetKeyValue(s_exitKey, null); // binds pthread_setspecific too (the claim sets the real value)
+        }
         if (ok) s_records = (byte*)table;
         Volatile.Write(ref s_state, ok ? 2 : 3);
         return ok;
