@@ -297,19 +297,14 @@ internal static unsafe class LockFreeCore
             bool noMemory = false;
             byte* p = MallocFromPartial(h, c, slot);
             if (p == null) p = MallocFromNewSuperblock(h, c, slot, out noMemory);
+            if (noMemory) p = MallocFromPartial(h, c, slot); // as AllocateSlow: TakeUnits reclaimed every row's active superblock; one more look
             if (p != null)
             {
+                // The superblock p came from is now the row's active one (unless it had no blocks left): top up from it.
                 @out[0] = p;
-                return 1;
+                return 1 + (want > 1 ? MallocBatchFromActive(h, slot, want - 1, @out + 1) : 0);
             }
-            if (noMemory)
-            {
-                // As AllocateSlow: TakeUnits reclaimed every row's active superblock; one more look.
-                p = MallocFromPartial(h, c, slot);
-                if (p == null) return 0;
-                @out[0] = p;
-                return 1;
-            }
+            if (noMemory) return 0;
             n = MallocBatchFromActive(h, slot, want, @out);
         }
         return n;
