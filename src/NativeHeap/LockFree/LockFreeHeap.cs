@@ -211,20 +211,20 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
         {
             ulong key = LockFreeThreads.t_key;
             ThreadCache* tc = LockFreeThreadCache.At(_caches, key);
-            if (tc->Key == key && tc->Busy == 0)
+            if (tc->Key == key) // owned by this thread and not busy (C1, C2)
             {
                 int c = LockFreeSizeClasses.ClassOf(size);
-                Volatile.Write(ref tc->Busy, 1);
+                Volatile.Write(ref tc->Key, key | LockFreeThreadCache.BusyBit);
                 uint n = tc->Count[c];
                 if (n != 0)
                 {
                     n--;
                     tc->Count[c] = n;
                     var p = (byte*)tc->Blocks[c * LockFreeThreadCache.MaxPerClass + (int)n];
-                    Volatile.Write(ref tc->Busy, 0);
+                    Volatile.Write(ref tc->Key, key);
                     return p;
                 }
-                byte* q = LockFreeThreadCache.Refill(h, _caches, tc, c);
+                byte* q = LockFreeThreadCache.Refill(h, _caches, tc, key, c);
                 return q != null ? q : AllocateSlow(h, size);
             }
             return AllocateMiss(h, size);
@@ -241,7 +241,7 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
             ulong key = LockFreeThreads.t_key;
             ThreadCache* tc = LockFreeThreadCache.At(_caches, key);
             if (key == 0 || tc->Key != key) tc = LockFreeThreadCache.Bind(_caches);
-            if (tc != null && tc->Busy == 0) return Allocate(size);
+            if (tc != null) return Allocate(size);
         }
         var none = default(NoPause);
         byte* p = LockFreeCore.Allocate(h, LockFreeSizeClasses.ClassOf(size), ref none);
@@ -305,9 +305,9 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
             ThreadCache* tc = LockFreeThreadCache.At(_caches, key);
             if (Volatile.Read(ref d->Kind) == KindSuperblock)
             {
-                if (tc->Key == key && tc->Busy == 0)
+                if (tc->Key == key)
                 {
-                    int r = CachePush(h, tc, d, u, (byte*)p);
+                    int r = CachePush(h, tc, key, d, (byte*)p);
                     if (r > 0) return true;
                     if (r < 0) return Reject(h);
                 }
@@ -322,32 +322,32 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
     }
 
     /// <summary>
-    /// With the thread's cache usable: pushes <paramref name="p"/> (in superblock <paramref name="u"/>)
+    /// With the thread's cache usable (Key == <paramref name="key"/>): pushes <paramref name="p"/> (a block of descriptor <paramref name="d"/>'s superblock)
     /// on its class's stack: 1. Returns 0, changing nothing, when p fails the checks of LockFreeCore.Free
     /// (not the start of a block, or the block the superblock hands out next), so that the caller's
     /// LockFreeCore.Free rejects it; −1 for the block on top of the stack (an immediate double free).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int CachePush(HeapHeader* h, ThreadCache* tc, Descriptor* d, uint u, byte* p)
+    private static int CachePush(HeapHeader* h, ThreadCache* tc, ulong key, Descriptor* d, byte* p)
     {
         int c = (int)d->SizeClass;
-        nuint off = (nuint)(p - LockFreeCore.UnitBase(h, u));
+        nuint off = (nuint)p & (UnitSize - 1); // units are 16 KiB aligned in memory (LockFreeSizeClasses)
         if ((off & (d->BlockSize - 1)) != 0) return 0;
         uint index = (uint)(off >> (LockFreeSizeClasses.LgMin + c));
         ulong a = Volatile.Read(ref d->Anchor);
         if (Avail(a) == index && State(a) != Full && Count(a) > 0) return 0;
-        Volatile.Write(ref tc->Busy, 1);
+        Volatile.Write(ref tc->Key, key | LockFreeThreadCache.BusyBit);
         uint n = tc->Count[c];
         long* stack = &tc->Blocks[c * LockFreeThreadCache.MaxPerClass];
         if (n != 0 && stack[n - 1] == (long)p)
         {
-            Volatile.Write(ref tc->Busy, 0);
+            Volatile.Write(ref tc->Key, key);
             return -1;
         }
         if (n >= LockFreeThreadCache.Cap(c)) n = LockFreeThreadCache.Drain(h, tc, c, LockFreeThreadCache.Cap(c) / 2);
         stack[n] = (long)p;
         tc->Count[c] = n + 1;
-        Volatile.Write(ref tc->Busy, 0);
+        Volatile.Write(ref tc->Key, key);
         return 1;
     }
 
@@ -357,8 +357,8 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
     {
         ok = false;
         ThreadCache* tc = LockFreeThreadCache.Bind(_caches);
-        if (tc == null || tc->Busy != 0) return false;
-        int r = CachePush(h, tc, d, u, p);
+        if (tc == null) return false;
+        int r = CachePush(h, tc, tc->Key, d, p);
         if (r == 0) return false;
         ok = r > 0 || Reject(h);
         return true;

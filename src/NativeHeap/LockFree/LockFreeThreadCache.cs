@@ -8,7 +8,8 @@
 //            heap H is H's region + (t_key's slot) * 4 KiB. Slot 0 is a dummy whose Key never matches.
 //            The region belongs to the LockFreeHeap object, not to the arena: cached blocks are the
 //            heap's, the cache structures are not (so they never take arena capacity).
-//   cache    ThreadCache: Key (the owning thread's key, or Unowned, or Draining), Busy, and per
+//   cache    ThreadCache: Key (the owning thread's key, with BusyBit while it works on the cache, or
+//            Unowned, or Draining), and per
 //            superblock class c a stack of up to Cap(c) free blocks (at most 8 KiB and 32 blocks).
 //   refill   an allocation that finds its stack empty takes max(1, Cap(c)/2) blocks with
 //            LockFreeCore.AllocateBatch (one credit CAS and one anchor CAS when the active superblock
@@ -16,13 +17,15 @@
 //   drain    a free that finds its stack full returns the upper half; the blocks are sorted by address
 //            and each superblock's blocks go back as one chain with one anchor CAS (FreeChain).
 // Ownership and life cycle
-//   C1  Only the thread whose key is in Key reads or writes the stacks (and Busy), except a drainer
+//   C1  Only the thread whose key is in Key reads or writes the stacks (and BusyBit), except a drainer
 //       that won the CAS Key: k -> Draining for a key k whose thread has exited (!IsAlive(k)), which
 //       empties the stacks and then writes Unowned. A thread binds its slot's cache by a CAS from
 //       Unowned or from a dead predecessor's key (adopting whatever that thread left cached).
-//   C2  Busy is 1 while the owner works on its stacks; a call that finds it set (a re-entrant call on
-//       the same thread, e.g. from a native signal handler) bypasses the cache and uses LockFreeCore.
-//       Set and cleared with Volatile.Write; the stacks are read only after it is set.
+//   C2  Key has BusyBit set while the owner works on its stacks; a call that finds it set (a
+//       re-entrant call on the same thread, e.g. from a native signal handler) bypasses the cache and
+//       uses LockFreeCore. The owner sets and clears it with plain Volatile.Write (no other thread
+//       writes Key while its owner lives), and reads the stacks only after setting it. So the fast
+//       path's one test Key == key means "mine and not busy".
 //   C3  Every cached block is a live block of the heap from the superblocks' view (allocated, not on
 //       any chain), of the stack's class; Validate checks this and counts them as CachedBlocks.
 //   C4  Exhaustion: before a heap reports that it cannot serve a request, the calling thread returns
@@ -44,8 +47,7 @@ namespace NativeHeap.LockFree;
 internal unsafe struct ThreadCache
 {
     internal ulong Key;
-    internal int Busy;
-    internal int Pad;
+    internal ulong Pad;
     internal fixed uint Count[SuperblockClassCount];
     internal fixed long Blocks[SuperblockClassCount * LockFreeThreadCache.MaxPerClass];
 }
@@ -57,6 +59,8 @@ internal static unsafe class LockFreeThreadCache
     internal const int StrideShift = 12;
     internal const nuint RegionBytes = (nuint)LockFreeThreads.MaxSlots << StrideShift;
     internal const ulong Unowned = 0, Draining = 1;
+    /// <summary>Set in Key while the owner works on the cache (C2); keys never use bit 63.</summary>
+    internal const ulong BusyBit = 1UL << 63;
 
     /// <summary>Blocks class <paramref name="c"/> may keep: min(32, 8 KiB / block size).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -93,16 +97,16 @@ internal static unsafe class LockFreeThreadCache
         ThreadCache* tc = At(region, key);
         ulong k = Volatile.Read(ref tc->Key);
         if (k == key) return tc;
-        if (k == Draining) return null;
-        // Unowned, or the key of this slot's previous holder, which has exited (the slot is ours now).
+        if (k == Draining || k == (key | BusyBit)) return null; // being drained, or a re-entrant call
+        // Unowned, or the key (perhaps with BusyBit) of this slot's previous holder, which has exited:
+        // the slot is ours now.
         if (Interlocked.CompareExchange(ref tc->Key, key, k) != k) return null;
-        tc->Busy = 0;
         return tc;
     }
 
-    /// <summary>With Busy set and class <paramref name="c"/>'s stack empty: refills it and returns one block (null when the heap is exhausted even after C4). Clears Busy.</summary>
+    /// <summary>With BusyBit set and class <paramref name="c"/>'s stack empty: refills it and returns one block (null when the heap is exhausted even after C4). Clears BusyBit (Key = <paramref name="key"/>).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static byte* Refill(HeapHeader* h, nint region, ThreadCache* tc, int c)
+    internal static byte* Refill(HeapHeader* h, nint region, ThreadCache* tc, ulong key, int c)
     {
         byte** stack = (byte**)&tc->Blocks[c * MaxPerClass];
         uint n = LockFreeCore.AllocateBatch(h, c, Math.Max(1, Cap(c) / 2), stack);
@@ -119,11 +123,11 @@ internal static unsafe class LockFreeThreadCache
             stack[0] = stack[n - 1];
             tc->Count[c] = n - 1;
         }
-        Volatile.Write(ref tc->Busy, 0);
+        Volatile.Write(ref tc->Key, key);
         return p;
     }
 
-    /// <summary>With Busy set: returns class <paramref name="c"/>'s blocks above <paramref name="keep"/> to the heap; returns keep.</summary>
+    /// <summary>With BusyBit set: returns class <paramref name="c"/>'s blocks above <paramref name="keep"/> to the heap; returns keep.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static uint Drain(HeapHeader* h, ThreadCache* tc, int c, uint keep)
     {
@@ -152,7 +156,7 @@ internal static unsafe class LockFreeThreadCache
         return keep;
     }
 
-    /// <summary>With Busy set (or the cache owned by a drainer): returns every cached block to the heap.</summary>
+    /// <summary>With BusyBit set (or the cache owned by a drainer): returns every cached block to the heap.</summary>
     internal static void FlushAll(HeapHeader* h, ThreadCache* tc)
     {
         for (int c = 0; c < SuperblockClassCount; c++) Drain(h, tc, c, 0);
@@ -164,10 +168,10 @@ internal static unsafe class LockFreeThreadCache
         ulong key = LockFreeThreads.t_key;
         if (key == 0) return;
         ThreadCache* tc = At(region, key);
-        if (Volatile.Read(ref tc->Key) != key || tc->Busy != 0) return;
-        Volatile.Write(ref tc->Busy, 1);
+        if (Volatile.Read(ref tc->Key) != key) return; // not bound, or a re-entrant call
+        Volatile.Write(ref tc->Key, key | BusyBit);
         FlushAll(h, tc);
-        Volatile.Write(ref tc->Busy, 0);
+        Volatile.Write(ref tc->Key, key);
     }
 
     /// <summary>C4 for requests that do not go through a refill (runs): the own cache and exited threads' caches go back.</summary>
@@ -188,10 +192,9 @@ internal static unsafe class LockFreeThreadCache
         {
             var tc = (ThreadCache*)(region + ((nint)slot << StrideShift));
             ulong k = Volatile.Read(ref tc->Key);
-            if (k < LockFreeThreads.MaxSlots || LockFreeThreads.IsAlive(k)) continue; // Unowned, Draining or alive
-            if (Interlocked.CompareExchange(ref tc->Key, Draining, k) != k) continue;    // adopted or drained meanwhile
+            if (k < LockFreeThreads.MaxSlots || LockFreeThreads.IsAlive(k & ~BusyBit)) continue; // Unowned, Draining or alive
+            if (Interlocked.CompareExchange(ref tc->Key, Draining, k) != k) continue;               // adopted or drained meanwhile
             FlushAll(h, tc);
-            tc->Busy = 0;
             Volatile.Write(ref tc->Key, Unowned);
             drained++;
         }

@@ -1,6 +1,6 @@
 // The per-thread cache in front of LockFreeHeap (LockFreeThreadCache): a hit changes no shared word,
 // refills take half the capacity, a full stack gives half back, FlushThreadCache returns everything, a
-// re-entrant call (Busy set) bypasses the cache, exited threads' caches go back to the heap (on demand
+// re-entrant call (BusyBit set) bypasses the cache, exited threads' caches go back to the heap (on demand
 // and when the heap runs out), live threads' caches stay theirs until they flush, Dispose leaves no
 // cache behind, and a new thread's first calls allocate no managed memory. Every check reads the
 // heap's own structures and counters (Validate, the cache, the anchors), never the clock; waits for a
@@ -112,7 +112,8 @@ public sealed unsafe class LockFreeThreadCacheTests
         for (uint i = 0; i < n; i++) cached.Add((nint)tc->Blocks[C64 * LockFreeThreadCache.MaxPerClass + (int)i]);
         long freeBefore = heap.Validate().FreeBlocks[C64];
 
-        tc->Busy = 1; // as if this call had interrupted an operation on the cache (a signal handler)
+        ulong key = tc->Key;
+        tc->Key = key | LockFreeThreadCache.BusyBit; // as if this call had interrupted an operation on the cache (a signal handler)
         try
         {
             byte* p = (byte*)heap.Allocate(64);
@@ -126,7 +127,7 @@ public sealed unsafe class LockFreeThreadCacheTests
         }
         finally
         {
-            tc->Busy = 0;
+            tc->Key = key;
         }
         LockFreeHeapStats stats = heap.Validate();
         Assert.Equal(freeBefore, stats.FreeBlocks[C64]);
