@@ -13,6 +13,10 @@
 //                 partial list), or -> EMPTY when every block is free (the freer then sweeps a few
 //                 descriptors off the partial list, retiring the empty ones: their unit goes back to the
 //                 pool for any class). Runs go straight back to the pool.
+//   Batches       AllocateBatch (the C# thread cache's refill: up to n blocks from the active
+//                 superblock with one credit CAS and one anchor CAS) and FreeChain (its drain: k
+//                 blocks of one superblock pushed as one chain with one anchor CAS; a chain that
+//                 takes a FULL superblock straight to EMPTY retires it, as it is on no list).
 //   Pool          Take/Release units with a CAS on one bitmap word. When arena and chunks are full,
 //                 Reclaim (steal every row's active superblock, retire every empty one on the partial
 //                 lists) and look again; then, once mmap is enabled, map a 2 MiB chunk.

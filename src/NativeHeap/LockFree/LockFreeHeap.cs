@@ -26,6 +26,14 @@ namespace NativeHeap.LockFree;
 /// any class can reuse them. Every operation is lock-free, takes no lock, allocates no managed memory
 /// and makes no OS call except mmap/munmap for chunks and large objects once mmap is enabled.
 /// </summary>
+/// <remarks>
+/// Each thread keeps a small cache of free blocks per size class in front of the shared heap (at most
+/// 16 KiB and 32 blocks per class), so that allocation and free on one thread usually make no atomic
+/// operation. Blocks in a live thread's cache serve only that thread: before returning null the heap
+/// takes back the calling thread's cache and those of exited threads, and a thread that is done with
+/// the heap but keeps running can give its cache back with <see cref="FlushThreadCache"/>.
+/// <see cref="LockFreeHeapStats.CachedBlocks"/> counts cached blocks.
+/// </remarks>
 public sealed unsafe partial class LockFreeHeap : IDisposable
 {
     /// <summary>The default arena size: 2 MiB, as AO_malloc's static heap.</summary>
