@@ -276,18 +276,23 @@ public sealed unsafe class LockFreeThreadCacheTests
     public void ANewThreadsFirstCallsAllocateNoManagedMemory()
     {
         using var heap = new LockFreeHeap(LockFreeHeap.MinHeapSize * 4, shards: 1);
-        heap.Free(heap.Allocate(64)); // the process-wide thread table and key exist from here on
-        long bytes = -1;
-        var t = new Thread(() =>
+        // A first thread absorbs what happens once per process (the thread table and key, JIT, P/Invoke
+        // binding, the runtime's own lazy set-up); the second one's first calls are what every new thread pays.
+        long[] bytes = [-1, -1];
+        for (int round = 0; round < 2; round++)
         {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 100; i++) heap.Free(heap.Allocate((nuint)(16 + 80 * i))); // claim, bind, refill, drain
-            heap.FlushThreadCache();
-            heap.ReclaimExitedThreadCaches();
-            bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-        });
-        t.Start();
-        t.Join();
-        Assert.Equal(0, bytes);
+            int r = round;
+            var t = new Thread(() =>
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 100; i++) heap.Free(heap.Allocate((nuint)(16 + 80 * i))); // claim, bind, refill, drain
+                heap.FlushThreadCache();
+                heap.ReclaimExitedThreadCaches();
+                bytes[r] = GC.GetAllocatedBytesForCurrentThread() - before;
+            });
+            t.Start();
+            t.Join();
+        }
+        Assert.Equal(0, bytes[1]);
     }
 }
