@@ -516,7 +516,12 @@ static void free_chain(nh_heap *h, uint32_t u, void **b, uint32_t k)
         if (state_of(a) == ST_FULL) na = with_state(na, ST_PARTIAL);
         if (count_of(na) == d->max_count) na = with_state(na, ST_EMPTY);
     } while (!cas64(&d->anchor, &a, na));
-    if (state_of(na) == ST_EMPTY) sweep_partial(h, (int)d->size_class, 8);
+    /* FULL -> EMPTY in one CAS (the chain was every block): on no list, in no active word, nothing
+     * live: this thread alone holds it. */
+    if (state_of(na) == ST_EMPTY) {
+        if (state_of(a) == ST_FULL) retire(h, u);
+        else sweep_partial(h, (int)d->size_class, 8);
+    }
     else if (state_of(a) == ST_FULL) list_push(h, (int)d->size_class, u);
 }
 

@@ -2,7 +2,9 @@
 // (issue 7). Run: dotnet run -c Release --project bench/NativeHeap.Benchmarks -- --lockfree
 // [--seconds 1] [--reps 5]. Each repetition runs every (workload, threads, allocator) case for the
 // given time, allocators interleaved so that both see the same machine noise; the table shows the
-// median of the repetitions in millions of malloc+free pairs per second, all threads together.
+// median of the repetitions in millions of malloc+free pairs per second, all threads together, and
+// the median process CPU time per pair (ns; includes the loop's own work, the same for both, and is
+// steadier than wall time on a loaded machine).
 //
 // Workloads (fixed seeds):
 //   pair64  each thread: p = malloc(64); write it; free(p) — the single-size fast path.
@@ -78,11 +80,12 @@ internal static unsafe class LockFreeThroughput
         string[] workloads = ["pair64", "ring"];
         int[] threadCounts = [1, 2, 4, 8];
         var results = new Dictionary<(string, int, string), List<double>>();
+        var cpu = new Dictionary<(string, int, string), List<double>>();
         // Warm-up: JIT both paths and fault in the memory both heaps will use.
         foreach (string w in workloads)
         {
-            Measure(new Ours(heap), w, 2, 0.2);
-            Measure(new Ao(ao), w, 2, 0.2);
+            Measure(new Ours(heap), w, 2, 0.2, out _);
+            Measure(new Ao(ao), w, 2, 0.2, out _);
         }
         for (int r = 0; r < reps; r++)
         {
@@ -90,22 +93,25 @@ internal static unsafe class LockFreeThroughput
             {
                 foreach (int t in threadCounts)
                 {
-                    Add(results, (w, t, "LockFreeHeap"), Measure(new Ours(heap), w, t, seconds));
-                    Add(results, (w, t, "AO_malloc"), Measure(new Ao(ao), w, t, seconds));
+                    Add(results, (w, t, "LockFreeHeap"), Measure(new Ours(heap), w, t, seconds, out double oursNs));
+                    Add(cpu, (w, t, "LockFreeHeap"), oursNs);
+                    Add(results, (w, t, "AO_malloc"), Measure(new Ao(ao), w, t, seconds, out double aoNs));
+                    Add(cpu, (w, t, "AO_malloc"), aoNs);
                 }
             }
         }
 
         Console.WriteLine();
-        Console.WriteLine("| workload | threads | LockFreeHeap (M pairs/s) | AO_malloc (M pairs/s) | ratio |");
-        Console.WriteLine("| --- | --- | --- | --- | --- |");
+        Console.WriteLine("| workload | threads | LockFreeHeap (M pairs/s) | AO_malloc (M pairs/s) | ratio | LockFreeHeap CPU ns/pair | AO_malloc CPU ns/pair | CPU ratio |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (string w in workloads)
         {
             foreach (int t in threadCounts)
             {
                 double ours = Median(results[(w, t, "LockFreeHeap")]);
                 double theirs = Median(results[(w, t, "AO_malloc")]);
-                Console.WriteLine($"| {w} | {t} | {ours:F1} | {theirs:F1} | {ours / theirs:F2}x |");
+                double oursNs = Median(cpu[(w, t, "LockFreeHeap")]), theirsNs = Median(cpu[(w, t, "AO_malloc")]);
+                Console.WriteLine($"| {w} | {t} | {ours:F1} | {theirs:F1} | {ours / theirs:F2}x | {oursNs:F1} | {theirsNs:F1} | {theirsNs / oursNs:F2}x |");
             }
         }
         Console.WriteLine($"# load average at end: {LoadAverage()} (other processes on the machine distort multi-thread figures)");
@@ -138,7 +144,7 @@ internal static unsafe class LockFreeThroughput
     }
 
     /// <summary>Runs <paramref name="threads"/> threads for <paramref name="seconds"/>; returns millions of pairs per second.</summary>
-    private static double Measure<T>(T alloc, string workload, int threads, double seconds) where T : struct, IAllocator
+    private static double Measure<T>(T alloc, string workload, int threads, double seconds, out double cpuNsPerPair) where T : struct, IAllocator
     {
         var control = new Control();
         var counts = new long[threads * 16];
@@ -158,15 +164,18 @@ internal static unsafe class LockFreeThroughput
             list[t].Start();
         }
         ready.Wait();
+        TimeSpan cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         go.Set();
         Thread.Sleep(TimeSpan.FromSeconds(seconds));
         control.Stop = true;
         foreach (Thread th in list) th.Join();
         double elapsed = sw.Elapsed.TotalSeconds;
+        double cpuNs = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalNanoseconds;
         if (control.Failures != 0) throw new InvalidOperationException($"{typeof(T).Name}: {control.Failures} allocations failed");
         long total = 0;
         for (int t = 0; t < threads; t++) total += counts[t * 16];
+        cpuNsPerPair = cpuNs / Math.Max(1, total);
         return total / elapsed / 1e6;
     }
 

@@ -13,6 +13,10 @@
 //                 partial list), or -> EMPTY when every block is free (the freer then sweeps a few
 //                 descriptors off the partial list, retiring the empty ones: their unit goes back to the
 //                 pool for any class). Runs go straight back to the pool.
+//   Batches       AllocateBatch (the C# thread cache's refill: up to n blocks from the active
+//                 superblock with one credit CAS and one anchor CAS) and FreeChain (its drain: k
+//                 blocks of one superblock pushed as one chain with one anchor CAS; a chain that
+//                 takes a FULL superblock straight to EMPTY retires it, as it is on no list).
 //   Pool          Take/Release units with a CAS on one bitmap word. When arena and chunks are full,
 //                 Reclaim (steal every row's active superblock, retire every empty one on the partial
 //                 lists) and look again; then, once mmap is enabled, map a 2 MiB chunk.
@@ -278,6 +282,126 @@ internal static unsafe class LockFreeCore
         if (State(na) == Empty) SweepPartial(h, (int)d->SizeClass, 8);
         else if (State(a) == Full) ListPush(h, (int)d->SizeClass, u);
         return true;
+    }
+
+    // ----------------------------------------------------------------------------- batches (the thread cache's refill and drain)
+
+    /// <summary>
+    /// Up to <paramref name="want"/> (1..MaxCredits) blocks of class <paramref name="c"/> into
+    /// <paramref name="out"/>; the count, 0 when no memory is left. Several blocks come only from the
+    /// own row's active superblock (one credit CAS for all of them, one anchor CAS that pops them as a
+    /// chain); otherwise one block from the partial list or a new superblock, as Allocate.
+    /// </summary>
+    internal static uint AllocateBatch(HeapHeader* h, int c, uint want, byte** @out)
+    {
+        ulong* slot = ActiveSlot(h, c);
+        uint n = MallocBatchFromActive(h, slot, want, @out);
+        while (n == 0)
+        {
+            bool noMemory = false;
+            byte* p = MallocFromPartial(h, c, slot);
+            if (p == null) p = MallocFromNewSuperblock(h, c, slot, out noMemory);
+            if (noMemory) p = MallocFromPartial(h, c, slot); // as AllocateSlow: TakeUnits reclaimed every row's active superblock; one more look
+            if (p != null)
+            {
+                // The superblock p came from is now the row's active one (unless it had no blocks left): top up from it.
+                @out[0] = p;
+                return 1 + (want > 1 ? MallocBatchFromActive(h, slot, want - 1, @out + 1) : 0);
+            }
+            if (noMemory) return 0;
+            n = MallocBatchFromActive(h, slot, want, @out);
+        }
+        return n;
+    }
+
+    /// <summary>MallocFromActive for up to <paramref name="want"/> blocks: takes min(want, credits) credits with one CAS, then pops that many blocks with one anchor CAS.</summary>
+    private static uint MallocBatchFromActive(HeapHeader* h, ulong* slot, uint want, byte** @out)
+    {
+        ulong old = Volatile.Read(ref *slot), desired;
+        uint take;
+        while (true)
+        {
+            if (old == 0) return 0;
+            uint credits = (uint)(old >> 32) + 1;
+            take = Math.Min(want, credits);
+            desired = take == credits ? 0 : old - ((ulong)take << 32);
+            ulong seen = Interlocked.CompareExchange(ref *slot, desired, old);
+            if (seen == old) break;
+            old = seen;
+        }
+        // take blocks of this superblock are now reserved for us.
+        uint u = (uint)old - 1;
+        Descriptor* d = h->Descs + u;
+        byte* sb = UnitBase(h, u);
+        bool lastCredit = desired == 0;
+        uint size = d->BlockSize, max = d->MaxCount, more;
+        ulong a = Volatile.Read(ref d->Anchor);
+        while (true)
+        {
+            uint avail = Avail(a), i;
+            for (i = 0; i < take; i++)
+            {
+                if (avail >= max) break; // a link read from a block taken meanwhile: the snapshot is stale
+                byte* block = sb + avail * size;
+                @out[i] = block;
+                avail = Volatile.Read(ref *(uint*)block);
+            }
+            if (i < take)
+            {
+                a = Volatile.Read(ref d->Anchor);
+                continue;
+            }
+            ulong na = WithAvail(a, avail) + TagOne;
+            more = 0;
+            if (lastCredit)
+            {
+                uint count = Count(a);
+                if (count == 0) na = WithState(na, Full);
+                else
+                {
+                    more = Math.Min(count, MaxCredits);
+                    na -= more * CountOne;
+                }
+            }
+            ulong seen = Interlocked.CompareExchange(ref d->Anchor, na, a);
+            if (seen == a) break;
+            a = seen;
+        }
+        if (more > 0) UpdateActive(h, slot, u, more);
+        return take;
+    }
+
+    /// <summary>
+    /// Frees the <paramref name="k"/> blocks <paramref name="b"/>[0..k-1], live blocks of superblock
+    /// <paramref name="u"/>, by linking them into one chain and pushing it with one anchor CAS (with
+    /// the FULL -> PARTIAL push and the EMPTY sweep of Free).
+    /// </summary>
+    internal static void FreeChain(HeapHeader* h, uint u, byte** b, uint k)
+    {
+        Descriptor* d = h->Descs + u;
+        byte* sb = UnitBase(h, u);
+        int shift = LockFreeSizeClasses.LgMin + (int)d->SizeClass;
+        for (uint i = 0; i + 1 < k; i++) *(uint*)b[i] = (uint)((nuint)(b[i + 1] - sb) >> shift);
+        uint first = (uint)((nuint)(b[0] - sb) >> shift);
+        ulong a = Volatile.Read(ref d->Anchor), na;
+        while (true)
+        {
+            Volatile.Write(ref *(uint*)b[k - 1], Avail(a));
+            na = WithAvail(a, first) + k * CountOne + TagOne;
+            if (State(a) == Full) na = WithState(na, Partial);
+            if (Count(na) == d->MaxCount) na = WithState(na, Empty);
+            ulong seen = Interlocked.CompareExchange(ref d->Anchor, na, a);
+            if (seen == a) break;
+            a = seen;
+        }
+        if (State(na) == Empty)
+        {
+            // FULL -> EMPTY in one CAS (the chain was every block): the superblock is on no list and in
+            // no active word, and no block of it is live, so this thread alone holds it: retire it.
+            if (State(a) == Full) Retire(h, u);
+            else SweepPartial(h, (int)d->SizeClass, 8);
+        }
+        else if (State(a) == Full) ListPush(h, (int)d->SizeClass, u);
     }
 
     // ----------------------------------------------------------------------------- runs (16, 32, 64 KiB)

@@ -5,10 +5,13 @@
 // bytes (just under 64 KiB); once mmap is enabled (EnableMmap), small requests the arena cannot serve
 // come from mapped 2 MiB chunks of superblocks, and requests above MaxSmallSize get a mapping of their
 // own (LockFreeLargeObjects). This file is the public surface: argument checks, the process-wide
-// default instance, Validate and Dispose.
+// default instance, the per-thread cache in front of LockFreeCore (LockFreeThreadCache), Validate and
+// Dispose.
 //
-// Invariant: _h is the heap header while the heap lives and null after Dispose; the hot paths read
-// only that field and native memory: no managed allocation, no lock, no OS call.
+// Invariant: _h is the heap header while the heap lives and null after Dispose; _caches is the heap's
+// cache region (LockFreeThreadCache) while _h is set. The hot paths read only those fields, the
+// thread's key and native memory: no managed allocation, no lock, no OS call, and on a cache hit no
+// atomic read-modify-write.
 using System.Runtime.CompilerServices;
 using NativeHeap.Os;
 using static NativeHeap.LockFree.LockFreeLayout;
@@ -23,6 +26,14 @@ namespace NativeHeap.LockFree;
 /// any class can reuse them. Every operation is lock-free, takes no lock, allocates no managed memory
 /// and makes no OS call except mmap/munmap for chunks and large objects once mmap is enabled.
 /// </summary>
+/// <remarks>
+/// Each thread keeps a small cache of free blocks per size class in front of the shared heap (at most
+/// 16 KiB and 32 blocks per class), so that allocation and free on one thread usually make no atomic
+/// operation. Blocks in a live thread's cache serve only that thread: before returning null the heap
+/// takes back the calling thread's cache and those of exited threads, and a thread that is done with
+/// the heap but keeps running can give its cache back with <see cref="FlushThreadCache"/>.
+/// <see cref="LockFreeHeapStats.CachedBlocks"/> counts cached blocks.
+/// </remarks>
 public sealed unsafe partial class LockFreeHeap : IDisposable
 {
     /// <summary>The default arena size: 2 MiB, as AO_malloc's static heap.</summary>
@@ -46,7 +57,9 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
     private static nuint s_defaultHeapSize = DefaultHeapSize;
 
     private nint _h; // HeapHeader*, 0 after Dispose
+    private nint _caches; // the thread-cache region (LockFreeThreadCache), 0 after Dispose
     private readonly bool _owned;
+    private readonly bool _cacheEnabled;
 
     /// <summary>
     /// Creates a heap with an arena of <paramref name="heapSize"/> bytes (a multiple of 16 KiB, from
@@ -60,14 +73,31 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
         if (!IsValidHeapSize(heapSize)) throw new ArgumentOutOfRangeException(nameof(heapSize), heapSize, "a multiple of 16 KiB from 64 KiB to 16 GiB");
         if (!TryResolveShards(shards, out int n)) throw new ArgumentOutOfRangeException(nameof(shards), shards, "0 or a power of two up to 256");
         if (!TryMapHeap(heapSize, n, out HeapHeader* h, out OsError error)) throw new OutOfMemoryException(error.ToString());
+        if (!LockFreeThreadCache.TryMapRegion(out _caches, out error))
+        {
+            OsMemory.TryUnmap(h, (nuint)h->MappingSize, out _);
+            throw new OutOfMemoryException(error.ToString());
+        }
         _h = (nint)h;
         _owned = true;
+        _cacheEnabled = true;
     }
 
-    private LockFreeHeap(HeapHeader* h, bool owned)
+    private LockFreeHeap(HeapHeader* h, nint caches, bool owned, bool cacheEnabled = true)
     {
         _h = (nint)h;
+        _caches = caches;
         _owned = owned;
+        _cacheEnabled = cacheEnabled;
+    }
+
+    /// <summary>A heap whose calls all go straight to LockFreeCore (no thread cache), for tests of the algorithm itself.</summary>
+    internal static LockFreeHeap CreateUncached(nuint heapSize, int shards)
+    {
+        if (!TryCreate(heapSize, shards, out LockFreeHeap? cached, out OsError error)) throw new OutOfMemoryException(error.ToString());
+        var heap = new LockFreeHeap((HeapHeader*)cached!._h, cached._caches, owned: true, cacheEnabled: false);
+        cached._h = cached._caches = 0; // the new object owns both mappings now
+        return heap;
     }
 
     /// <summary>
@@ -78,7 +108,8 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
     {
         var h = (HeapHeader*)header;
         if (h == null || h->Magic != LockFreeLayout.Magic) throw new ArgumentException("not a lock-free heap header", nameof(header));
-        return new LockFreeHeap(h, owned: false);
+        if (!LockFreeThreadCache.TryMapRegion(out nint caches, out OsError error)) throw new OutOfMemoryException(error.ToString());
+        return new LockFreeHeap(h, caches, owned: false);
     }
 
     /// <summary>
@@ -94,7 +125,12 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
             return false;
         }
         if (!TryMapHeap(heapSize, n, out HeapHeader* h, out error)) return false;
-        heap = new LockFreeHeap(h, owned: true);
+        if (!LockFreeThreadCache.TryMapRegion(out nint caches, out error))
+        {
+            OsMemory.TryUnmap(h, (nuint)h->MappingSize, out _);
+            return false;
+        }
+        heap = new LockFreeHeap(h, caches, owned: true);
         return true;
     }
 
@@ -181,11 +217,43 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
         HeapHeader* h = H;
         if (size <= LockFreeSizeClasses.MaxSuperblockSize)
         {
-            var none = default(NoPause);
-            byte* p = LockFreeCore.Allocate(h, LockFreeSizeClasses.ClassOf(size), ref none);
-            if (p != null) return p;
+            ulong key = LockFreeThreads.t_key;
+            ThreadCache* tc = LockFreeThreadCache.At(_caches, key);
+            if (tc->Key == key) // owned by this thread and not busy (C1, C2)
+            {
+                int c = LockFreeSizeClasses.ClassOf(size);
+                Volatile.Write(ref tc->Key, key | LockFreeThreadCache.BusyBit);
+                uint n = tc->Count[c];
+                if (n != 0)
+                {
+                    n--;
+                    tc->Count[c] = n;
+                    var p = (byte*)tc->Blocks[c * LockFreeThreadCache.MaxPerClass + (int)n];
+                    Volatile.Write(ref tc->Key, key);
+                    return p;
+                }
+                byte* q = LockFreeThreadCache.Refill(h, _caches, tc, key, c);
+                return q != null ? q : AllocateSlow(h, size);
+            }
+            return AllocateMiss(h, size);
         }
         return AllocateSlow(h, size);
+    }
+
+    /// <summary>A small request without a usable cache: binds the thread's cache and retries, or (no cache, or a re-entrant call) uses LockFreeCore.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void* AllocateMiss(HeapHeader* h, nuint size)
+    {
+        if (_cacheEnabled)
+        {
+            ulong key = LockFreeThreads.t_key;
+            ThreadCache* tc = LockFreeThreadCache.At(_caches, key);
+            if (key == 0 || tc->Key != key) tc = LockFreeThreadCache.Bind(_caches);
+            if (tc != null) return Allocate(size);
+        }
+        var none = default(NoPause);
+        byte* p = LockFreeCore.Allocate(h, LockFreeSizeClasses.ClassOf(size), ref none);
+        return p != null ? p : AllocateSlow(h, size);
     }
 
     /// <summary>Allocate with a hook in the anchor pop's ABA window; for tests.</summary>
@@ -193,17 +261,25 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
         => LockFreeCore.Allocate(H, LockFreeSizeClasses.ClassOf(size), ref pause);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void* AllocateSlow(HeapHeader* h, nuint size)
+    private void* AllocateSlow(HeapHeader* h, nuint size)
     {
         if (size <= LockFreeSizeClasses.MaxSuperblockSize)
         {
-            // LockFreeCore.Allocate already used every source of superblocks.
+            // LockFreeCore.Allocate (or the refill, after returning the caches) already used every source of superblocks.
         }
         else if (size <= MaxSmallSize)
         {
             int c = LockFreeSizeClasses.ClassOf(size);
-            byte* p = LockFreeCore.AllocateRun(h, c, LockFreeSizeClasses.RunUnits(c));
+            uint units = LockFreeSizeClasses.RunUnits(c);
+            byte* p = LockFreeCore.AllocateRun(h, c, units);
             if (p != null) return p;
+            if (_cacheEnabled)
+            {
+                // Before reporting exhaustion: the own cache and exited threads' caches go back (C4).
+                LockFreeThreadCache.ReturnForExhaustion(h, _caches);
+                p = LockFreeCore.AllocateRun(h, c, units);
+                if (p != null) return p;
+            }
         }
         return Volatile.Read(ref h->MmapEnabled) != 0 ? LockFreeLargeObjects.TryAllocate(h, size) : null;
     }
@@ -230,8 +306,77 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
     {
         HeapHeader* h = H;
         uint u = LockFreeCore.UnitOf(h, (byte*)p);
-        if (u != uint.MaxValue && LockFreeCore.Free(h, (byte*)p, u)) return true;
+        if (u != uint.MaxValue)
+        {
+            Descriptor* d = h->Descs + u;
+            ulong key = LockFreeThreads.t_key;
+            ThreadCache* tc = LockFreeThreadCache.At(_caches, key);
+            if (Volatile.Read(ref d->Kind) == KindSuperblock)
+            {
+                if (tc->Key == key)
+                {
+                    int r = CachePush(h, tc, key, d, (byte*)p);
+                    if (r > 0) return true;
+                    if (r < 0) return Reject(h);
+                }
+                else if (_cacheEnabled && FreeMiss(h, d, u, (byte*)p, out bool ok))
+                {
+                    return ok;
+                }
+            }
+            if (LockFreeCore.Free(h, (byte*)p, u)) return true;
+        }
         return FreeSlow(h, p, u);
+    }
+
+    /// <summary>
+    /// With the thread's cache usable (Key == <paramref name="key"/>): pushes <paramref name="p"/> (a block of descriptor <paramref name="d"/>'s superblock)
+    /// on its class's stack: 1. Returns 0, changing nothing, when p fails the checks of LockFreeCore.Free
+    /// (not the start of a block, or the block the superblock hands out next), so that the caller's
+    /// LockFreeCore.Free rejects it; −1 for the block on top of the stack (an immediate double free).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CachePush(HeapHeader* h, ThreadCache* tc, ulong key, Descriptor* d, byte* p)
+    {
+        int c = (int)d->SizeClass;
+        nuint off = (nuint)p & (UnitSize - 1); // units are 16 KiB aligned in memory (LockFreeSizeClasses)
+        if ((off & (d->BlockSize - 1)) != 0) return 0;
+        uint index = (uint)(off >> (LockFreeSizeClasses.LgMin + c));
+        ulong a = Volatile.Read(ref d->Anchor);
+        if (Avail(a) == index && State(a) != Full && Count(a) > 0) return 0;
+        Volatile.Write(ref tc->Key, key | LockFreeThreadCache.BusyBit);
+        uint n = tc->Count[c];
+        long* stack = &tc->Blocks[c * LockFreeThreadCache.MaxPerClass];
+        if (n != 0 && stack[n - 1] == (long)p)
+        {
+            Volatile.Write(ref tc->Key, key);
+            return -1;
+        }
+        if (n >= LockFreeThreadCache.Cap(c)) n = LockFreeThreadCache.Drain(h, tc, c, LockFreeThreadCache.Cap(c) / 2);
+        stack[n] = (long)p;
+        tc->Count[c] = n + 1;
+        Volatile.Write(ref tc->Key, key);
+        return 1;
+    }
+
+    /// <summary>A free into a superblock without a bound cache: binds it and pushes (true, <paramref name="ok"/> the result), or false to use LockFreeCore.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool FreeMiss(HeapHeader* h, Descriptor* d, uint u, byte* p, out bool ok)
+    {
+        ok = false;
+        ThreadCache* tc = LockFreeThreadCache.Bind(_caches);
+        if (tc == null) return false;
+        int r = CachePush(h, tc, tc->Key, d, p);
+        if (r == 0) return false;
+        ok = r > 0 || Reject(h);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool Reject(HeapHeader* h)
+    {
+        Interlocked.Increment(ref h->RejectedFrees);
+        return false;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -267,7 +412,44 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
     /// </summary>
     /// <exception cref="InvalidOperationException">The structures are inconsistent (heap corruption).</exception>
     /// <exception cref="ObjectDisposedException">The heap was disposed.</exception>
-    public LockFreeHeapStats Validate() => LockFreeValidator.Validate(H);
+    public LockFreeHeapStats Validate() => LockFreeValidator.Validate(H, _caches);
+
+    /// <summary>
+    /// Returns the blocks the calling thread keeps in its cache of this heap to the shared heap (see
+    /// the class remarks: other threads cannot take them, and they are counted in
+    /// <see cref="LockFreeHeapStats.CachedBlocks"/>). Does nothing when the thread has no cache here,
+    /// or when called re-entrantly from inside an operation of this heap on the same thread.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The heap was disposed.</exception>
+    public void FlushThreadCache()
+    {
+        HeapHeader* h = H;
+        LockFreeThreadCache.FlushCurrent(h, _caches);
+    }
+
+    /// <summary>
+    /// Returns to the shared heap the cached blocks of threads that have exited (which the heap
+    /// otherwise reclaims when it runs out of memory, or when a new thread takes over the exited
+    /// thread's slot); returns how many caches it drained. Lock-free; may be called at any time.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The heap was disposed.</exception>
+    public int ReclaimExitedThreadCaches()
+    {
+        HeapHeader* h = H;
+        return _cacheEnabled ? LockFreeThreadCache.ReclaimExited(h, _caches) : 0;
+    }
+
+    /// <summary>The calling thread's cache of this heap (null when it has none), for tests.</summary>
+    internal ThreadCache* CurrentCacheForTest
+    {
+        get
+        {
+            _ = H;
+            ulong key = LockFreeThreads.t_key;
+            ThreadCache* tc = LockFreeThreadCache.At(_caches, key);
+            return key != 0 && tc->Key == key ? tc : null;
+        }
+    }
 
     /// <summary>
     /// Unmaps the heap (arena, chunks and metadata). Only when no thread uses the heap any more; blocks
@@ -279,7 +461,13 @@ public sealed unsafe partial class LockFreeHeap : IDisposable
     {
         if (ReferenceEquals(this, Volatile.Read(ref s_default))) return;
         var h = (HeapHeader*)Interlocked.Exchange(ref _h, 0);
-        if (h == null || !_owned) return;
+        if (h == null) return;
+        nint caches = Interlocked.Exchange(ref _caches, 0);
+        // No thread uses the heap any more (the contract of Dispose): an attached heap, which lives on,
+        // gets every thread's cached blocks back; an owned one is unmapped with them.
+        if (!_owned) LockFreeThreadCache.FlushEveryCache(h, caches);
+        LockFreeThreadCache.UnmapRegion(caches);
+        if (!_owned) return;
         LockFreeCore.UnmapChunks(h);
         h->Magic = 0;
         OsMemory.TryUnmap(h, (nuint)h->MappingSize, out _);

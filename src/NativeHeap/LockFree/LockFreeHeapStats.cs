@@ -5,8 +5,10 @@ namespace NativeHeap.LockFree;
 public sealed class LockFreeHeapStats
 {
     internal LockFreeHeapStats(nuint heapSize, long unitsInUse, long arenaUnitsInUse, int chunks, int shardCount,
-        long[] freeBlocks, long[] blocks, long largeObjects, long largeBytes, long rejectedFrees)
+        long[] freeBlocks, long[] blocks, long[] cachedBlocks, int threadCaches, long largeObjects, long largeBytes, long rejectedFrees)
     {
+        CachedBlocks = cachedBlocks;
+        ThreadCaches = threadCaches;
         HeapSize = heapSize;
         UnitsInUse = unitsInUse;
         ArenaUnitsInUse = arenaUnitsInUse;
@@ -37,14 +39,23 @@ public sealed class LockFreeHeapStats
     /// <summary>Number of per-processor rows of active superblocks.</summary>
     public int ShardCount { get; }
 
-    /// <summary>Per size class, free blocks in superblocks of that class (runs have none).</summary>
+    /// <summary>Per size class, free blocks in superblocks of that class (runs have none), not counting <see cref="CachedBlocks"/>.</summary>
     public IReadOnlyList<long> FreeBlocks { get; }
+
+    /// <summary>
+    /// Per size class, free blocks held in threads' caches (live threads' and exited threads' not yet
+    /// reclaimed): free for the thread that holds them, allocated as far as the superblocks know.
+    /// </summary>
+    public IReadOnlyList<long> CachedBlocks { get; }
+
+    /// <summary>Thread caches holding at least one block.</summary>
+    public int ThreadCaches { get; }
 
     /// <summary>Per size class, blocks that exist (free + allocated): the capacity of its superblocks, or its live runs.</summary>
     public IReadOnlyList<long> Blocks { get; }
 
-    /// <summary>Per size class, blocks allocated (Blocks − FreeBlocks).</summary>
-    public long LiveBlocks(int sizeClass) => Blocks[sizeClass] - FreeBlocks[sizeClass];
+    /// <summary>Per size class, blocks allocated by the program (Blocks − FreeBlocks − CachedBlocks).</summary>
+    public long LiveBlocks(int sizeClass) => Blocks[sizeClass] - FreeBlocks[sizeClass] - CachedBlocks[sizeClass];
 
     /// <summary>Live objects served by a mapping of their own.</summary>
     public long LargeObjects { get; }

@@ -21,6 +21,9 @@ public static unsafe class LockFreeMalloc
     /// <summary>AO_malloc_enable_mmap: lets requests the fixed heap cannot serve be served by mmap.</summary>
     public static void EnableMmap() => LockFreeHeap.Default.EnableMmap();
 
+    /// <summary>Returns the calling thread's cached blocks to the process-wide heap (see <see cref="LockFreeHeap.FlushThreadCache"/>).</summary>
+    public static void FlushThreadCache() => LockFreeHeap.Default.FlushThreadCache();
+
     /// <summary>Sets the fixed heap's size; true only before the first use of the process-wide heap.</summary>
     public static bool TrySetHeapSize(nuint heapSize) => LockFreeHeap.TrySetDefaultHeapSize(heapSize);
 }

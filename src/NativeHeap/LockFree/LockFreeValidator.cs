@@ -1,22 +1,59 @@
 // LockFreeValidator: LockFreeHeap.Validate: walks a quiescent heap and checks the invariants of
 // LockFreeCore (I1: every superblock's avail chain holds count + credits distinct blocks; I2: partial
 // lists hold only PARTIAL/EMPTY superblocks of their class, once, and active words only ACTIVE ones;
-// I3: a unit's bitmap bit is set exactly when its descriptor is in use, runs are whole).
+// I3: a unit's bitmap bit is set exactly when its descriptor is in use, runs are whole) and of the
+// thread caches (LockFreeThreadCache C3: every cached block is the start of a block of its stack's
+// class in a superblock, in no cache twice and on no free chain).
 using static NativeHeap.LockFree.LockFreeLayout;
 
 namespace NativeHeap.LockFree;
 
 internal static unsafe class LockFreeValidator
 {
-    internal static LockFreeHeapStats Validate(HeapHeader* h)
+    internal static LockFreeHeapStats Validate(HeapHeader* h, nint caches)
     {
-        string? problem = Check(h, out long[] free, out long[] blocks, out long units, out long arenaUnits, out int chunks);
+        var cached = new long[LockFreeSizeClasses.Count];
+        var cachedSet = new HashSet<nint>();
+        string? problem = CheckCaches(h, caches, cached, cachedSet, out int threadCaches);
+        long[] free = [], blocks = [];
+        long units = 0, arenaUnits = 0;
+        int chunks = 0;
+        problem ??= Check(h, cachedSet, out free, out blocks, out units, out arenaUnits, out chunks);
         if (problem != null) throw new InvalidOperationException("LockFreeHeap is inconsistent: " + problem);
-        return new LockFreeHeapStats((nuint)h->ArenaSize, units, arenaUnits, chunks, (int)h->RowMask + 1, free, blocks,
+        return new LockFreeHeapStats((nuint)h->ArenaSize, units, arenaUnits, chunks, (int)h->RowMask + 1, free, blocks, cached, threadCaches,
             Volatile.Read(ref h->LargeCount), Volatile.Read(ref h->LargeBytes), Volatile.Read(ref h->RejectedFrees));
     }
 
-    private static string? Check(HeapHeader* h, out long[] free, out long[] blocks, out long units, out long arenaUnits, out int chunks)
+    private static string? CheckCaches(HeapHeader* h, nint region, long[] cached, HashSet<nint> set, out int threadCaches)
+    {
+        threadCaches = 0;
+        int high = LockFreeThreads.HighSlot;
+        for (int slot = 1; slot <= high; slot++)
+        {
+            var tc = (ThreadCache*)(region + ((nint)slot << LockFreeThreadCache.StrideShift));
+            bool any = false;
+            for (int c = 0; c < SuperblockClassCount; c++)
+            {
+                uint n = tc->Count[c];
+                if (n > LockFreeThreadCache.Cap(c)) return $"thread cache {slot} holds {n} blocks of class {c}, more than its {LockFreeThreadCache.Cap(c)}";
+                for (uint i = 0; i < n; i++)
+                {
+                    var p = (byte*)tc->Blocks[c * LockFreeThreadCache.MaxPerClass + (int)i];
+                    uint u = LockFreeCore.UnitOf(h, p);
+                    Descriptor* d = u == uint.MaxValue ? null : h->Descs + u;
+                    if (d == null || d->Kind != KindSuperblock || d->SizeClass != c || ((nuint)(p - LockFreeCore.UnitBase(h, u)) & (d->BlockSize - 1)) != 0)
+                        return $"thread cache {slot} holds {(nint)p:x} as a block of class {c}, which it is not";
+                    if (!set.Add((nint)p)) return $"block {(nint)p:x} is in the thread caches twice (freed twice)";
+                    cached[c]++;
+                    any = true;
+                }
+            }
+            if (any) threadCaches++;
+        }
+        return null;
+    }
+
+    private static string? Check(HeapHeader* h, HashSet<nint> cachedSet, out long[] free, out long[] blocks, out long units, out long arenaUnits, out int chunks)
     {
         free = new long[LockFreeSizeClasses.Count];
         blocks = new long[LockFreeSizeClasses.Count];
@@ -93,6 +130,8 @@ internal static unsafe class LockFreeValidator
             {
                 if (idx >= max) return $"superblock {u}: free chain leaves the superblock (index {idx})";
                 if (!seen.Add(idx)) return $"superblock {u}: block {idx} is on its free chain twice";
+                if (cachedSet.Count != 0 && cachedSet.Contains((nint)(sb + idx * d->BlockSize)))
+                    return $"superblock {u}: block {idx} is on its free chain and in a thread cache (freed twice)";
                 idx = *(uint*)(sb + idx * d->BlockSize);
             }
             blocks[d->SizeClass] += max;

@@ -67,7 +67,9 @@ internal static unsafe partial class Libc
     [LibraryImport(LibName, EntryPoint = "sem_init", SetLastError = true)]
     internal static partial int sem_init(void* sem, int pshared, uint value);
 
-    [LibraryImport(LibName, EntryPoint = "sem_trywait", SetLastError = true)]
+    // No SetLastError: the only caller (OsThread.HasExited) needs just the result, and it runs inside
+    // lock-free heap operations, where the errno bookkeeping is not wanted.
+    [LibraryImport(LibName, EntryPoint = "sem_trywait")]
     [SuppressGCTransition]
     internal static partial int sem_trywait(void* sem);
 

@@ -28,7 +28,7 @@ public sealed unsafe class LockFreeAbaTests
     [Fact]
     public void SuspendedPopDoesNotInstallAnAllocatedBlock()
     {
-        using var heap = new LockFreeHeap(LockFreeHeap.MinHeapSize, shards: 1);
+        using var heap = LockFreeHeap.CreateUncached(LockFreeHeap.MinHeapSize, shards: 1); // the algorithm itself, no thread cache
         byte* a = (byte*)heap.Allocate(16);
         byte* b = (byte*)heap.Allocate(16);
         heap.Free(b);
@@ -81,7 +81,7 @@ public sealed unsafe class LockFreeListAbaTests
     [Fact]
     public void SuspendedListPopDoesNotInstallAHeldDescriptor()
     {
-        using var heap = new LockFreeHeap(LockFreeHeap.MinHeapSize, shards: 1);
+        using var heap = LockFreeHeap.CreateUncached(LockFreeHeap.MinHeapSize, shards: 1); // the algorithm itself, no thread cache
         // Fill three superblocks of 16-byte blocks (they become FULL), then free one block of each: each
         // goes FULL -> PARTIAL and onto class 0's partial list (Z, Y, X from the bottom).
         var firsts = new nint[3];

@@ -80,6 +80,9 @@ public sealed unsafe class LockFreeFragmentationTests(ITestOutputHelper output)
                     var sizes = new int[256];
                     Run(heap, ref load, ptrs, sizes, (long)(heap.HeapSize * fraction) / threads, opsPerThread);
                     for (int i = 0; i < ptrs.Length; i++) Release(heap, ref load, ptrs, sizes, i);
+                    // A thread done with the heap returns its cache: Thread.Join can return before the
+                    // exit that would make the cache reclaimable is signalled (docs/lockfree.md).
+                    heap.FlushThreadCache();
                     Interlocked.Add(ref nulls, load.Nulls);
                     Interlocked.Add(ref allocs, load.Allocations);
                 }
