@@ -28,7 +28,7 @@ internal static unsafe partial class CtlTree
         t.Leaf("thread.prof.name", CtlType.String, CtlAccess.ReadWrite, ThreadProfName, "the calling thread's name in profiles (read or write, not both: EPERM)");
         t.Rw("thread.prof.active", CtlType.Bool, _ => B(Heap.ProfThreadActive), (_, v) => Heap.ProfThreadActive = v != 0, "whether the calling thread's allocations are sampled");
 
-        t.Rw("prof.thread_active_init", CtlType.Bool, _ => B(Sampler.s_threadActiveInit), (_, v) => Sampler.s_threadActiveInit = v != 0,
+        t.Rw("prof.thread_active_init", CtlType.Bool, _ => B(SamplerGate.ThreadActiveInit), (_, v) => SamplerGate.ThreadActiveInit = v != 0,
             "initial thread.prof.active of threads that start allocating from now on");
         t.Leaf("prof.active", CtlType.Bool, CtlAccess.ReadWrite, ProfActive, "sampling on or off (writes: ENOENT without opt.prof)");
         t.Leaf("prof.dump", CtlType.String, CtlAccess.Write, ProfDump, "write a pprof profile to the file named (NULL: <prefix>.<pid>.<seq>.m<mseq>.heap); EFAULT if it cannot be written");
@@ -45,7 +45,7 @@ internal static unsafe partial class CtlTree
 
     private static CtlStatus ProfActive(ref CtlCall c)
     {
-        if (c.WantOld) c.Old = B(Sampler.s_active);
+        if (c.WantOld) c.Old = B(SamplerGate.Active);
         if (!c.HasNew) return CtlStatus.Ok;
         if (!Sampler.s_enabled) return CtlStatus.NotFound;
         Sampler.SetActive(c.New != 0);

@@ -195,7 +195,7 @@ public static unsafe partial class Heap
             throw new InvalidOperationException($"NativeHeap: arena {index} is the arena of {a->NThreads} thread(s) (thread.arena); move them before destroying it");
         // The calling thread's own cache may hold blocks of the arena (thread.arena set to it).
         if (t_cache != null) ThreadCache.DropArena(t_cache, a);
-        if (Volatile.Read(ref Profiling.Sampler.s_liveSamples) != 0) Profiling.Sampler.ForgetArena(a);
+        if (Volatile.Read(ref Profiling.SamplerGate.LiveSamples) != 0) Profiling.Sampler.ForgetArena(a);
         lock (s_arenaLock)
         {
             for (int i = 0; i < MaxThreadCaches; i++)

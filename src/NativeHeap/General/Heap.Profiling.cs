@@ -7,7 +7,7 @@
 // adds the size and, when the threshold is reached, calls ProfThreshold, which takes the sample and
 // draws the next interval. ProfNext is ulong.MaxValue while profiling is inactive (never reached).
 // Sampled blocks: their page's PageBin byte is 0 while they live, so their free takes FreeSlow, which
-// consults the sampler only while some sample lives (one load of Sampler.s_liveSamples).
+// consults the sampler only while some sample lives (one load of SamplerGate.LiveSamples).
 // Invariants: only the owning thread writes ProfNext except HeapProfiler's activation/deactivation,
 // which writes 0 (forcing a re-arm) after bumping the epoch; ProfThreshold re-arms from the epoch.
 using System.Runtime.CompilerServices;
@@ -24,22 +24,22 @@ public static unsafe partial class Heap
     private static void ProfThreshold(ThreadCache* tc, void* p, nuint usize)
     {
         if (tc->Id != -1) return;
-        bool due = tc->ProfEpoch == Volatile.Read(ref Sampler.s_epoch);
+        bool due = tc->ProfEpoch == Volatile.Read(ref SamplerGate.Epoch);
         tc->ProfNext = ulong.MaxValue;       // no nested sample while this one is taken
-        if (due && Sampler.s_active && tc->ProfThreadInactive == 0) Sampler.Sample(p, usize);
+        if (due && SamplerGate.Active && tc->ProfThreadInactive == 0) Sampler.Sample(p, usize);
         ProfArm(tc);
     }
 
     /// <summary>Draws the thread's next sample point from the profiler's current state.</summary>
     internal static void ProfArm(ThreadCache* tc)
     {
-        int epoch = Volatile.Read(ref Sampler.s_epoch);
+        int epoch = Volatile.Read(ref SamplerGate.Epoch);
         if (tc->ProfEpoch != epoch)
         {
             tc->ProfEpoch = epoch;
             tc->ProfRng = Sampler.ThreadSeed();
         }
-        tc->ProfNext = Sampler.s_active && tc->ProfThreadInactive == 0
+        tc->ProfNext = SamplerGate.Active && tc->ProfThreadInactive == 0
             ? tc->Allocated + Sampler.NextInterval(&tc->ProfRng)
             : ulong.MaxValue;
     }
@@ -47,9 +47,9 @@ public static unsafe partial class Heap
     /// <summary>A new thread cache's profiling state (thread.prof.active starts as prof.thread_active_init).</summary>
     private static void ProfInitCache(ThreadCache* tc)
     {
-        tc->ProfThreadInactive = Sampler.s_threadActiveInit ? 0 : 1;
+        tc->ProfThreadInactive = SamplerGate.ThreadActiveInit ? 0 : 1;
         tc->ProfEpoch = 0;
-        tc->ProfNext = Sampler.s_active ? 0 : ulong.MaxValue;   // 0: the first slow path arms it
+        tc->ProfNext = SamplerGate.Active ? 0 : ulong.MaxValue;   // 0: the first slow path arms it
     }
 
     /// <summary>Forces every thread's cache to re-arm at its next slow path (after the epoch was bumped).</summary>
@@ -66,7 +66,7 @@ public static unsafe partial class Heap
         get
         {
             ThreadCache* tc = CurrentCache();
-            return tc != null ? tc->ProfThreadInactive == 0 : Sampler.s_threadActiveInit;
+            return tc != null ? tc->ProfThreadInactive == 0 : SamplerGate.ThreadActiveInit;
         }
         set
         {

@@ -343,7 +343,7 @@ public static unsafe partial class Heap
     {
         if (ptr == null) return;
         if (s_sharded && ShardedHeap.TryFree(ptr)) return;      // a core v2 block (dallocx/sdallocx with flags)
-        if (Volatile.Read(ref Profiling.Sampler.s_liveSamples) != 0) Profiling.Sampler.OnFree(ptr);
+        if (Volatile.Read(ref Profiling.SamplerGate.LiveSamples) != 0) Profiling.Sampler.OnFree(ptr);
         Chunk* c = (Chunk*)PageMap.Lookup(ptr);
         if (c == null) throw HeapMisuseException.NotOwned(ptr);
         if (c->Quarantined != 0) throw HeapMisuseException.AfterReset(ptr);
@@ -475,7 +475,7 @@ public static unsafe partial class Heap
             int cls = SizeClasses.SizeToIndex(u);
             if (Arena.LargeResizeInPlace(c->Arena, d, cls, u, zero))
             {
-                if (Volatile.Read(ref Profiling.Sampler.s_liveSamples) != 0) Profiling.Sampler.OnResizedInPlace(ptr);
+                if (Volatile.Read(ref Profiling.SamplerGate.LiveSamples) != 0) Profiling.Sampler.OnResizedInPlace(ptr);
                 if (u > old) CountAlloc(u - old); else CountFree(old - u);
                 return u;
             }

@@ -27,7 +27,7 @@ public static class HeapProfiler
         get
         {
             Heap.EnsureInitialized();
-            return Sampler.s_active;
+            return SamplerGate.Active;
         }
     }
 

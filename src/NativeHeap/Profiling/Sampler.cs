@@ -11,7 +11,7 @@
 //  - live sample: a sampled block not yet freed, keyed by address in s_live; its page's PageBin byte
 //    is 0 while it lives (s_pages keeps the byte and how many live samples the page holds), so its
 //    free reaches Heap.FreeSlow, which calls OnFree.
-// Invariants (under s_lock): s_liveSamples == s_live.Count; a page is in s_pages iff it holds a live
+// Invariants (under s_lock): SamplerGate.LiveSamples == s_live.Count; a page is in s_pages iff it holds a live
 // sample of an arena chunk, and then its PageBin byte is 0; a site's live counts are the sums of its
 // live samples' weights. The sampling slow path allocates managed objects: it only runs on threads
 // that run managed code (C# callers and the C ABI's exports, which enter the runtime anyway).
@@ -29,11 +29,6 @@ internal static unsafe class Sampler
 {
     internal const int MaxFrames = 64;
 
-    // Read by the heap's paths without the lock.
-    internal static volatile bool s_active;
-    internal static int s_epoch = 1;
-    internal static int s_liveSamples;
-    internal static volatile bool s_threadActiveInit = true;
 
     // Settings (written under s_lock, read racily where a stale value is harmless).
     internal static int s_lgSample = 19;
@@ -78,7 +73,7 @@ internal static unsafe class Sampler
         {
             s_optProf = o.Prof;
             s_optActive = o.ProfActive;
-            s_threadActiveInit = o.ProfThreadActiveInit;
+            SamplerGate.ThreadActiveInit = o.ProfThreadActiveInit;
             SetRate(o.LgProfSample);
             s_seed = o.ProfSeed;
             s_accum = o.ProfAccum;
@@ -137,8 +132,8 @@ internal static unsafe class Sampler
     {
         lock (s_lock)
         {
-            s_active = active && s_enabled;
-            Interlocked.Increment(ref s_epoch);
+            SamplerGate.Active = active && s_enabled;
+            Interlocked.Increment(ref SamplerGate.Epoch);
         }
         Heap.ProfRearmAll();
     }
@@ -199,7 +194,7 @@ internal static unsafe class Sampler
         bool dumpInterval = false, dumpGdump = false;
         lock (s_lock)
         {
-            if (!s_active) return;
+            if (!SamplerGate.Active) return;
             double objects = Weight(usize, s_mean);
             if (site == null && !s_sites.TryGetValue(key, out site))
             {
@@ -212,7 +207,7 @@ internal static unsafe class Sampler
             s_live[(nuint)p] = new LiveSample(site, objects, usize);
             site.AddLive(objects, usize);
             s_samplesTaken++;
-            Volatile.Write(ref s_liveSamples, s_live.Count);
+            Volatile.Write(ref SamplerGate.LiveSamples, s_live.Count);
             if (s_lgInterval >= 0 && s_prefix.Length != 0)
             {
                 s_intervalBytes += objects * usize;
@@ -262,7 +257,7 @@ internal static unsafe class Sampler
     internal static byte EffectivePageBin(Chunk* c, uint index)
     {
         byte current = c->PageBin[index];
-        if (Volatile.Read(ref s_liveSamples) == 0) return current;
+        if (Volatile.Read(ref SamplerGate.LiveSamples) == 0) return current;
         nuint page = (nuint)c + (nuint)index * (nuint)SizeClasses.PageSize;
         lock (s_lock)
         {
@@ -278,7 +273,7 @@ internal static unsafe class Sampler
             if (!s_live.Remove((nuint)p, out LiveSample live)) return;
             live.Site.RemoveLive(live.Objects, live.Size);
             UnflagPage(p);
-            Volatile.Write(ref s_liveSamples, s_live.Count);
+            Volatile.Write(ref SamplerGate.LiveSamples, s_live.Count);
         }
     }
 
@@ -315,7 +310,7 @@ internal static unsafe class Sampler
                 live.Site.RemoveLive(live.Objects, live.Size);
                 UnflagPage((void*)p);
             }
-            Volatile.Write(ref s_liveSamples, s_live.Count);
+            Volatile.Write(ref SamplerGate.LiveSamples, s_live.Count);
         }
     }
 
@@ -332,8 +327,8 @@ internal static unsafe class Sampler
             s_samplesTaken = 0;
             s_intervalBytes = 0;
             if (lgSample is int lg) SetRate(lg);
-            Volatile.Write(ref s_liveSamples, 0);
-            Interlocked.Increment(ref s_epoch);
+            Volatile.Write(ref SamplerGate.LiveSamples, 0);
+            Interlocked.Increment(ref SamplerGate.Epoch);
         }
         Heap.ProfRearmAll();
     }
@@ -464,7 +459,7 @@ internal static unsafe class Sampler
     internal static void AtExit()
     {
         if (!s_enabled || Interlocked.Exchange(ref s_exitRan, 1) != 0) return;
-        s_active = false;
+        SamplerGate.Active = false;
         if (s_final && s_prefix.Length != 0) TryAutoDump('f');
         if (!s_leak) return;
         HeapProfileSnapshot snap = Snapshot();

@@ -117,86 +117,43 @@ internal static unsafe class SegmentPool
 
     /// <summary>
     /// Purges the unpurged free pages that entered the pool at or before <paramref name="freedBy"/>
-    /// (long.MaxValue: all). They are taken out of the free lists under the lock (counted as used, so
-    /// no heap takes them and their segment is not unmapped), purged with the lock released (madvise is
-    /// slow on this machine), and put back, at the tail of their list, as purged.
+    /// (long.MaxValue: all), under the pool lock: a page being purged must not be taken (its new owner's
+    /// writes would race with MADV_DONTNEED), and hiding it from Take instead would make a heap that needs a
+    /// page map a new segment meanwhile. Purged pages move to the tail of their list, so Take keeps
+    /// preferring resident ones. Decay passes purge few pages; Purge is an explicit, rare call.
     /// </summary>
     private static long PurgeWhere(long freedBy)
     {
-        Page* batch = null;
+        long n = 0;
         Enter();
         for (int k = 0; k < Segment.PagedKinds; k++)
         {
             Page* tail = s_free[k];
             while (tail != null && tail->Next != null) tail = tail->Next;
+            Page* purgedTail = tail;
             for (Page* p = tail; p != null;)
             {
                 Page* prev = p->Prev;
-                if (p->Purged == 0 && (freedBy == long.MaxValue || (int)((int)freedBy - p->FreedAt) >= 0))   // wrap-safe ms compare
+                if (p->Purged == 0)
                 {
-                    UnlinkFree(p);
-                    Segment* seg = Segment.Of(p);
-                    if (seg->UsedPages++ == 0) s_emptySegments[k]--;
-                    p->Next = batch;
-                    batch = p;
-                }
-                else if (p->Purged == 0 && freedBy != long.MaxValue)
-                {
-                    break;                       // newer pages from here to the head
+                    if (freedBy != long.MaxValue && (int)((int)freedBy - p->FreedAt) < 0) break;   // newer from here to the head (wrap-safe ms compare)
+                    Page.Bounds(p, out byte* start, out byte* end);
+                    if (OsMemory.TryPurgeForced(start, (nuint)(end - start), out _))
+                    {
+                        p->Purged = 1;
+                        n++;
+                        if (p != purgedTail)
+                        {
+                            UnlinkFree(p);                       // behind the original tail: this walk (backwards from it) never meets it again
+                            AppendFree(p, ref purgedTail);
+                        }
+                    }
                 }
                 p = prev;
             }
         }
-        Exit();
-        long n = 0;
-        for (Page* p = batch; p != null; p = p->Next)
-        {
-            Page.Bounds(p, out byte* start, out byte* end);
-            if (OsMemory.TryPurgeForced(start, (nuint)(end - start), out _))
-            {
-                p->Purged = 1;
-                n++;
-            }
-        }
-        Segment* unmap = null;
-        Enter();
-        Page** tails = stackalloc Page*[Segment.PagedKinds];
-        for (int k = 0; k < Segment.PagedKinds; k++)
-        {
-            Page* t = s_free[k];
-            while (t != null && t->Next != null) t = t->Next;
-            tails[k] = t;
-        }
-        for (Page* p = batch; p != null;)
-        {
-            Page* next = p->Next;
-            AppendFree(p, ref tails[(int)p->Kind]);
-            Segment* seg = Segment.Of(p);
-            if (--seg->UsedPages == 0)
-            {
-                int k = (int)seg->Kind;
-                if (s_emptySegments[k] >= 1)
-                {
-                    for (int i = 0; i < seg->PageCount; i++) UnlinkFree(seg->Pages + i);
-                    UnlinkSegment(seg);
-                    seg->Next = unmap;               // off the segment list now: the link is free to reuse
-                    unmap = seg;
-                }
-                else
-                {
-                    s_emptySegments[k]++;
-                }
-            }
-            p = next;
-        }
         s_purgedPages += n;
         Exit();
-        while (unmap != null)
-        {
-            Segment* next = unmap->Next;
-            UnmapSegment(unmap);
-            unmap = next;
-        }
         return n;
     }
 

@@ -87,7 +87,7 @@ public unsafe class HeapProfilerTests
                 for (int i = 0; i < 128; i++) Heap.Free((void*)ptrs[i]);
             }
             Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-            Assert.Equal(0, Volatile.Read(ref Sampler.s_liveSamples));
+            Assert.Equal(0, Volatile.Read(ref SamplerGate.LiveSamples));
         });
     }
 
