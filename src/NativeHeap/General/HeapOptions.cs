@@ -57,8 +57,12 @@ public sealed class HeapOptions
     /// <summary><c>opt.tcache</c>: per-thread caches on (default true).</summary>
     public bool ThreadCache { get; set; } = true;
 
-    /// <summary><c>opt.tcache_max</c>: largest size class kept in thread caches (default 32 KiB, at most 2 MiB).</summary>
-    public nuint ThreadCacheMax { get; set; } = 32 * 1024;
+    /// <summary>
+    /// <c>opt.tcache_max</c>: largest size class kept in thread caches (default 1 MiB, at most 2 MiB; jemalloc's
+    /// default is 32 KiB). Classes above 32 KiB keep at most 512 KiB each per thread (at least one block), so
+    /// a malloc+free pair of a large block takes no lock while a thread's caches stay bounded.
+    /// </summary>
+    public nuint ThreadCacheMax { get; set; } = 1024 * 1024;
 
     /// <summary>
     /// <c>opt.retain</c>: freed huge mappings are kept (up to a byte budget per arena), purged by decay
