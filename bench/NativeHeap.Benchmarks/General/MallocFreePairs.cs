@@ -18,7 +18,7 @@ public class MallocFreePairs
     public string Allocator { get; set; } = "";
 
     /// <summary>Block size in bytes.</summary>
-    [Params(16, 64, 256, 1024, 4096, 65536, 1 << 20)]
+    [Params(16, 64, 256, 1024, 4096, 40960, 65536, 1 << 20)]
     public int Size { get; set; }
 
     /// <summary>The allocators that load here.</summary>

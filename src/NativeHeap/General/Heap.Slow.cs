@@ -91,7 +91,7 @@ public static unsafe partial class Heap
             if (o.StatsPrint) AppDomain.CurrentDomain.ProcessExit += (_, _) => HeapControl.PrintStatsAtExit();
             s_initialized = true;
         }
-        HeapMetrics.EnsureCreated();
+        if (HeapMetrics.IsSupported) HeapMetrics.EnsureCreated();
     }
 
     // ---- thread caches ---------------------------------------------------------------------------
