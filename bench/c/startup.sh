@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start-up cost per process (docs/benchmarks.md, "Start-up"): a trivial program (one malloc + free)
-# started N times (default 50) under each allocator, interleaved, with bench/c/nh_startup.c:
+# started N times (default 50) under each allocator, interleaved, with bench/c/nh_startup.c (wall
+# time, CPU time, peak RSS), then once more each for its memory at exit (Rss, Pss, Private_Dirty):
 #   glibc        the plain program
 #   nativeheap   the program linked to libnativeheap.so (nh_malloc), artifacts/native
 #   dropin       the plain program under LD_PRELOAD=libnativeheap-preload.so, artifacts/preload
@@ -28,3 +29,12 @@ configs=("glibc=-:$work/plain" "nativeheap=-:$work/nh" "dropin=$pre:$work/plain"
 [ -f "$lib/libtcmalloc_minimal.so.4" ] && configs+=("tcmalloc=$lib/libtcmalloc_minimal.so.4:$work/plain")
 echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $n starts each, interleaved${NH_ENV:+; env $NH_ENV}"
 env ${NH_ENV:-} "$work/nh_startup" "$n" "${configs[@]}"
+# Memory at exit of one start each (kB, /proc/self/smaps_rollup): Private_Dirty is what the process
+# adds on its own; Rss also counts file pages of the libraries, shared between processes.
+printf '%-14s %10s %10s %14s\n' config "Rss kB" "Pss kB" "Private_Dirty"
+for c in "${configs[@]}"; do
+  name="${c%%=*}"; rest="${c#*=}"; pl="${rest%%:*}"; prog="${rest#*:}"
+  if [ "$pl" = - ]; then r="$(env ${NH_ENV:-} STARTUP_ROLLUP=1 "$prog")"; else r="$(env ${NH_ENV:-} STARTUP_ROLLUP=1 LD_PRELOAD="$pl" "$prog")"; fi
+  read -r rss pss dirty <<<"$r"
+  printf '%-14s %10s %10s %14s\n' "$name" "$rss" "$pss" "$dirty"
+done
