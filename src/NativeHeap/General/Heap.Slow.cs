@@ -91,7 +91,10 @@ public static unsafe partial class Heap
             if (o.StatsPrint) AppDomain.CurrentDomain.ProcessExit += (_, _) => HeapControl.PrintStatsAtExit();
             s_initialized = true;
         }
-        if (HeapMetrics.IsSupported) HeapMetrics.EnsureCreated();
+        // The Meter's instruments take ~20 ms to build (System.Diagnostics.Metrics and a reflection read
+        // of the version, JIT-compiled): off the first allocation's path, on a pool thread. A listener
+        // started before or after sees them when they are published; HeapMetrics.Meter builds them at once.
+        if (HeapMetrics.IsSupported) ThreadPool.UnsafeQueueUserWorkItem(static _ => HeapMetrics.EnsureCreated(), null);
     }
 
     // ---- thread caches ---------------------------------------------------------------------------
