@@ -31,7 +31,7 @@ internal static unsafe class PreloadExports
         string? text = conf == null ? null : Marshal.PtrToStringUTF8((nint)conf);
         // The drop-in keeps jemalloc's tcache_max (32 KiB) unless malloc_conf / NATIVEHEAP_CONF raise it:
         // with the heap's 1 MiB default the fork test (ForkWhileThreadsAllocate) saw a child hang in the
-        // post-fork handler in 2 of about 40 runs (see docs/preload.md, "Limits"); cause not found yet.
+        // post-fork handler in 3 of 63 runs (see docs/preload.md, "Limits"); cause not found yet.
         var options = new HeapOptions { ThreadCacheMax = 32 * 1024 };
         if (!string.IsNullOrEmpty(text))
             options.Apply(text, message => Console.Error.WriteLine(message.Replace("<nativeheap>: ", "<nativeheap>: malloc_conf: ")));
