@@ -11,6 +11,9 @@ if [ "${1:-}" != "--c-only" ]; then
   dotnet publish src/NativeHeap.Native/NativeHeap.Native.csproj -c Release -r linux-x64 -o "$out" -nologo
 fi
 [ -f "$out/libnativeheap.so" ] || { echo "build.sh: $out/libnativeheap.so is missing" >&2; exit 1; }
+# The library's SONAME is libnativeheap.so.1 (the C ABI's major version): programs linked below need
+# that name at run time, found through their rpath ($ORIGIN/..) as this link.
+ln -sf libnativeheap.so "$out/libnativeheap.so.1"
 mkdir -p "$out/bin"
 cflags=(-O2 -g -Wall -Wextra -Werror -std=gnu11 -Iinclude -pthread)
 for src in tests/c/test_*.c; do

@@ -26,6 +26,8 @@ internal static unsafe class Scenarios
         "thread-churn" => ThreadChurn(int.Parse(args[0])),
         "decay-clock" => DecayClock(),
         "decay-zero" => DecayZero(),
+        "retain-off" => RetainOff(),
+        "checked-huge-retained" => CheckedHugeRetained(),
         "background-purge" => BackgroundPurge(),
         "stats-print" => StatsPrint(),
         "oom-abort" => OomAbort(),
@@ -311,6 +313,57 @@ internal static unsafe class Scenarios
         if (after.PurgedPages < dirty0) return $"only {after.PurgedPages} pages purged";
         HeapClock.Set(null);
         return Heap.TryValidate(out string? e) ? null : e;
+    }
+
+    /// <summary>retain:false: a freed huge block's mapping goes back at once and nothing is retained.</summary>
+    private static string? RetainOff()
+    {
+        if (Heap.Options.Retain) return "opt.retain is still on";
+        if (HeapControl.Read("opt.retain", out bool r) != CtlStatus.Ok || r) return "opt.retain does not read false";
+        if (HeapControl.Read("arena.0.retain_grow_limit", out nuint _) != CtlStatus.NotFound) return "retain_grow_limit is not ENOENT with opt.retain off";
+        int arena = Heap.CreateArena();
+        byte* p = (byte*)Heap.MallocX(10 << 20, MallocFlags.Arena(arena));
+        NativeMemoryTouch(p, 10 << 20);
+        Heap.Free(p);
+        ArenaStats s = Heap.GetStats().Arenas.Single(a => a.Index == arena);
+        if (s.RetainedExtents != 0 || s.Mapped != 0 || s.Retained != 0) return $"retained {s.RetainedExtents} extents, mapped {s.Mapped}, retained {s.Retained}";
+        if (Mapped(p)) return "the freed huge block is still mapped";
+        return Heap.TryValidate(out string? e) ? null : e;
+    }
+
+    private static bool Mapped(void* p)
+    {
+        ulong a = (ulong)p;
+        foreach (string line in File.ReadLines("/proc/self/maps"))
+        {
+            int dash = line.IndexOf('-'), space = line.IndexOf(' ');
+            ulong lo = Convert.ToUInt64(line[..dash], 16), hi = Convert.ToUInt64(line[(dash + 1)..space], 16);
+            if (a >= lo && a < hi) return true;
+        }
+        return false;
+    }
+
+    /// <summary>Checked mode with retained huge extents: a second free is refused, reuse and reset stay consistent.</summary>
+    private static string? CheckedHugeRetained()
+    {
+        int arena = Heap.CreateArena();
+        var flags = MallocFlags.Arena(arena);
+        void* p = Heap.MallocX(10 << 20, flags);
+        Heap.Free(p);
+        string? e1 = Expect<HeapMisuseException>(() => Heap.Free(p), "a second free of a huge block whose mapping is retained");
+        if (e1 != null) return e1;
+        if (Heap.UsableSize(p) != 0) return "a retained extent reports a usable size";
+        void* q = Heap.MallocX(9 << 20, flags);
+        if (q != p) return "the retained extent was not reused";
+        if (!Heap.TryValidate(out string? e2)) return e2;
+        Heap.Free(q);
+        Heap.ResetArena(arena);
+        ArenaStats s = Heap.GetStats().Arenas.Single(a => a.Index == arena);
+        if (s.RetainedExtents != 0 || s.Mapped != 0) return $"reset left {s.RetainedExtents} retained extents, {s.Mapped} B mapped";
+        string? e3 = Expect<HeapMisuseException>(() => Heap.Free(q), "a free after the reset");
+        if (e3 != null) return e3;
+        Heap.DestroyArena(arena);
+        return Heap.TryValidate(out string? e4) ? null : e4;
     }
 
     private static string? DecayZero()

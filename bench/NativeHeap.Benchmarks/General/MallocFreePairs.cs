@@ -18,8 +18,14 @@ public class MallocFreePairs
     public string Allocator { get; set; } = "";
 
     /// <summary>Block size in bytes.</summary>
-    [Params(16, 64, 256, 1024, 4096, 65536, 1 << 20)]
+    [ParamsSource(nameof(Sizes))]
     public int Size { get; set; }
+
+    /// <summary>16 B … 1 MiB, or the comma-separated sizes in NH_PAIR_SIZES (e.g. only the large classes: 40960,65536,1048576).</summary>
+    public static IEnumerable<int> Sizes()
+        => Environment.GetEnvironmentVariable("NH_PAIR_SIZES") is { Length: > 0 } list
+            ? list.Split(',').Select(int.Parse)
+            : [16, 64, 256, 1024, 4096, 40960, 65536, 1 << 20];
 
     /// <summary>The allocators that load here.</summary>
     public static IEnumerable<string> Allocators() => BenchAllocators.All();

@@ -24,6 +24,7 @@ public static class WorkloadCatalog
         new AllocTest(size, multiThreaded: false),
         new AllocTest(size, multiThreaded: true),
         new MallocLarge(size),
+        new MallocLargeHuge(size),
         new MLeak(size, hundred: false),
         new MLeak(size, hundred: true),
     ];

@@ -6,10 +6,12 @@
 //    thread.peak.*, thread.idle, lock statistics (stats.mutexes.*, bins.<j>.mutex.*, the arena lock
 //    under mutexes.large), uptime, background-thread statistics, extents.<j>.* (free runs);
 //  - build facts (config.*), reported as they are for this build;
-//  - jemalloc-internal strategies NativeHeap does not have (dss, hpa, thp, metadata_thp, retain):
+//  - jemalloc-internal strategies NativeHeap does not have (dss, hpa, thp, metadata_thp):
 //    honest values ("disabled", false, 0) and jemalloc's refusals (writes to r- names are EPERM
 //    before anything else; arena.<i>.dss refuses "primary"/"secondary" with EFAULT, as a jemalloc
-//    without DSS does; arena.<i>.retain_grow_limit is ENOENT because opt.retain is false).
+//    without DSS does);
+//  - opt.retain (HugeCache): arena.<i>.retain_grow_limit reads and writes the arena's byte budget of
+//    retained huge extents, and is ENOENT when opt.retain is false, as in jemalloc.
 // Profiling (prof.*, opt.prof*, thread.prof.*) is built (config.prof true): CtlTree.Prof.cs.
 using NativeHeap.Core;
 using NativeHeap.General;
@@ -68,7 +70,7 @@ internal static unsafe partial class CtlTree
         t.Ro("opt.cache_oblivious", CtlType.Bool, _ => 0, "random offsets of large blocks (false)");
         t.Ro("opt.metadata_thp", CtlType.String, _ => "disabled", "transparent huge pages for metadata (disabled: not a NativeHeap strategy)");
         t.Ro("opt.trust_madvise", CtlType.Bool, _ => 1, "MADV_DONTNEED is trusted to zero pages without a run-time check (true)");
-        t.Ro("opt.retain", CtlType.Bool, _ => 0, "keep unused address space mapped for reuse (false: NativeHeap unmaps)");
+        t.Ro("opt.retain", CtlType.Bool, _ => B(Heap.Options.Retain), "freed huge mappings are kept (bounded, purged by decay) and reused instead of unmapped (option retain, default true)");
         t.Ro("opt.dss", CtlType.String, _ => "disabled", "sbrk(2) precedence (disabled: NativeHeap maps only)");
         t.Ro("opt.oversize_threshold", CtlType.Size, _ => (ulong)Heap.Options.OversizeThreshold, "requests at least this big use a dedicated arena (0: off)");
         t.Ro("opt.percpu_arena", CtlType.String, _ => Heap.Options.PerCpuArena, "disabled, percpu or phycpu: a thread uses the arena of its current CPU");
@@ -91,8 +93,8 @@ internal static unsafe partial class CtlTree
         // arena.<i>.* and arenas.*
         t.Ro("arena.<i>.initialized", CtlType.Bool, x => B(All(x) || Heap.ArenaInitialized(A(x))), "the arena's metadata exists (4096: true)");
         t.Leaf("arena.<i>.dss", CtlType.String, CtlAccess.ReadWrite, ArenaDss, "sbrk(2) precedence: reads \"disabled\"; writing \"disabled\" succeeds, \"primary\"/\"secondary\" EFAULT (no DSS), anything else EINVAL", CtlType.Pointer);
-        t.Leaf("arena.<i>.retain_grow_limit", CtlType.Size, CtlAccess.ReadWrite, (ref CtlCall _) => CtlStatus.NotFound,
-            "growth limit of retained memory: ENOENT, as jemalloc when opt.retain is false");
+        t.Leaf("arena.<i>.retain_grow_limit", CtlType.Size, CtlAccess.ReadWrite, RetainGrowLimit,
+            "byte budget of the arena's retained huge extents (NativeHeap's meaning; ENOENT when opt.retain is false, as jemalloc)");
         t.Leaf("arenas.dirty_decay_ms", CtlType.SSize, CtlAccess.ReadWrite, (ref CtlCall c) => NewArenaDecay(ref c, dirty: true),
             "dirty decay time given to arenas created from now on (below -1: EFAULT, as jemalloc)");
         t.Leaf("arenas.muzzy_decay_ms", CtlType.SSize, CtlAccess.ReadWrite, (ref CtlCall c) => NewArenaDecay(ref c, dirty: false),
@@ -134,10 +136,10 @@ internal static unsafe partial class CtlTree
         t.Index("stats.arenas.<i>.extents", (_, j) => j < (nuint)Heap.NPageSizeClasses);
         t.SE("ndirty", a => a.DirtyRuns);
         t.SE("nmuzzy", a => a.MuzzyRuns);
-        t.SE("nretained", _ => null);
+        t.SE("nretained", a => a.RetainedRuns);
         t.SE("dirty_bytes", a => a.DirtyRunBytes);
         t.SE("muzzy_bytes", a => a.MuzzyRunBytes);
-        t.SE("retained_bytes", _ => null);
+        t.SE("retained_bytes", a => a.RetainedRunBytes);
         foreach (string m in ArenaMutexes)
             foreach ((string c, CtlType type, Func<MutexStats, long> get) in MutexCounters)
                 t.Ro($"stats.arenas.<i>.mutexes.{m}.{c}", type, x => m == "large" ? (ulong)get(Snap.Arena((int)x[0])!.Lock) : 0,
@@ -184,6 +186,18 @@ internal static unsafe partial class CtlTree
             if (v is not "disabled") return CtlStatus.Invalid;
         }
         c.OldString = "disabled";
+        return CtlStatus.Ok;
+    }
+
+    private static CtlStatus RetainGrowLimit(ref CtlCall c)
+    {
+        if (!Heap.Options.Retain) return CtlStatus.NotFound;
+        int index = c.Index[0] > int.MaxValue ? -1 : (int)c.Index[0];
+        if (!Heap.ArenaExists(index)) return CtlStatus.Fault;
+        if (c.WantOld) c.Old = (ulong)Heap.GetRetainLimit(index);
+        if (!c.HasNew) return CtlStatus.Ok;
+        if (c.New > long.MaxValue) return CtlStatus.Invalid;
+        Heap.SetRetainLimit(index, (long)c.New);
         return CtlStatus.Ok;
     }
 }

@@ -98,7 +98,7 @@ internal static unsafe partial class CtlTree
         t.Ro("stats.metadata", CtlType.Size, _ => (ulong)Snap.Stats.Metadata, "bytes of metadata");
         t.Ro("stats.resident", CtlType.Size, _ => (ulong)Snap.Stats.Resident, "bytes resident (estimate: active, dirty, muzzy, metadata)");
         t.Ro("stats.mapped", CtlType.Size, _ => (ulong)Snap.Stats.Mapped, "bytes mapped");
-        t.Ro("stats.retained", CtlType.Size, _ => (ulong)Snap.Stats.Retained, "bytes of address space kept (always 0: NativeHeap unmaps)");
+        t.Ro("stats.retained", CtlType.Size, _ => (ulong)Snap.Stats.Retained, "bytes of address space kept for reuse: purged retained huge extents (opt.retain), not in stats.mapped");
         t.Ro("stats.spare_chunks", CtlType.Size, _ => (ulong)Snap.Stats.SpareChunks, "wholly free 4 MiB chunks pooled between automatic arenas");
         t.Ro("stats.spare_clean_chunks", CtlType.Size, _ => (ulong)Snap.Stats.SpareCleanChunks, "pooled chunks whose pages are all purged");
         t.Ro("stats.nthreads", CtlType.UInt32, _ => (ulong)Snap.Threads, "threads with a cache");
@@ -111,7 +111,7 @@ internal static unsafe partial class CtlTree
         t.SA("pmuzzy", CtlType.Size, a => a.MuzzyPages);
         t.SA("pclean", CtlType.Size, a => a.CleanPages);
         t.SA("mapped", CtlType.Size, a => a.Mapped);
-        t.SA("retained", CtlType.Size, _ => 0);
+        t.SA("retained", CtlType.Size, a => a.Retained);
         t.SA("resident", CtlType.Size, StatsModel.ArenaResident);
         t.SA("nchunks", CtlType.Size, a => a.Chunks);
         t.SA("dirty_npurge", CtlType.UInt64, a => a.PurgePasses - a.MuzzyPurgePasses);
@@ -338,7 +338,7 @@ internal static unsafe partial class CtlTree
             {
                 IReadOnlyList<long>? l = get(HeapControl.Snapshot.Arena((int)x[0])!);
                 return l == null || (int)x[1] >= l.Count ? 0 : (ulong)l[(int)x[1]];
-            }, name == "nretained" || name == "retained_bytes" ? "retained runs (none: NativeHeap unmaps): 0" : "free runs of page-size class j: " + name);
+            }, name == "nretained" || name == "retained_bytes" ? "purged retained huge extents of page-size class j: " + name : "free runs of page-size class j: " + name);
 
         /// <summary>A per-kind statistic under stats.kinds.&lt;i&gt;.</summary>
         public void SK(string name, CtlType type, Func<KindStats, long> get)

@@ -40,6 +40,17 @@ public static class HeapMetrics
     /// <summary>The meter's name.</summary>
     public const string MeterName = "NativeHeap";
 
+    /// <summary>
+    /// False where the Meter is never wanted: the NativeAOT C library and drop-in turn it off
+    /// (RuntimeHostConfigurationOption NativeHeap.Metrics.IsSupported = false), so a C program's start
+    /// neither builds the Meter's instruments nor reads the assembly's version through reflection, and
+    /// the trimmer drops the code. Managed programs keep it on.
+    /// </summary>
+#if NET9_0_OR_GREATER
+    [System.Diagnostics.CodeAnalysis.FeatureSwitchDefinition("NativeHeap.Metrics.IsSupported")]
+#endif
+    internal static bool IsSupported { get; } = !AppContext.TryGetSwitch("NativeHeap.Metrics.IsSupported", out bool on) || on;
+
     private static readonly Lock s_lock = new();
     private static Meter? s_meter;
     private static HeapStats? s_last;

@@ -88,7 +88,7 @@ internal static unsafe class StatsEmitter
             ]));
             top.Add(new StatsGroup("opt", "Run-time option settings", [
                 B("abort", "opt", false), B("abort_conf", "opt", false), B("cache_oblivious", "opt", false), B("confirm_conf", "opt", false),
-                B("retain", "opt", false), new StatsValue("dss", "opt.dss", "disabled"),
+                B("retain", "opt", o.Retain), new StatsValue("dss", "opt.dss", "disabled"),
                 new StatsValue("narenas", "opt.narenas", (long)(gl.AutomaticArenas != 0 ? gl.AutomaticArenas : o.Arenas)),
                 new StatsValue("percpu_arena", "opt.percpu_arena", o.PerCpuArena),
                 new StatsValue("oversize_threshold", "opt.oversize_threshold", (long)o.OversizeThreshold),
@@ -230,7 +230,7 @@ internal static unsafe class StatsEmitter
                 new StatsValue("nflushes", "nflushes", largeNFlushes),
             ]),
             new StatsValue("mapped", "mapped", a.Mapped),
-            new StatsValue("retained", "retained", 0L),
+            new StatsValue("retained", "retained", a.Retained),
             new StatsValue("base", "base", (long)a.Chunks * Chunk.HeaderPages * OsMemory.PageSize + (long)Arena.TotalSize),
             new StatsValue("internal", "internal", 0L),
             new StatsValue("metadata_thp", "metadata_thp", 0L),
@@ -285,7 +285,8 @@ internal static unsafe class StatsEmitter
             {
                 long nd = j < a.DirtyRuns.Count ? a.DirtyRuns[j] : 0, nm = j < a.MuzzyRuns.Count ? a.MuzzyRuns[j] : 0;
                 long bd = j < a.DirtyRunBytes.Count ? a.DirtyRunBytes[j] : 0, bm = j < a.MuzzyRunBytes.Count ? a.MuzzyRunBytes[j] : 0;
-                extents.Add([(long)j, (long)Heap.PageClassPages(j) * OsMemory.PageSize, nd, nm, 0L, bd, bm, 0L]);
+                long nr = j < a.RetainedRuns.Count ? a.RetainedRuns[j] : 0, br = j < a.RetainedRunBytes.Count ? a.RetainedRunBytes[j] : 0;
+                extents.Add([(long)j, (long)Heap.PageClassPages(j) * OsMemory.PageSize, nd, nm, nr, bd, bm, br]);
             }
             items.Add(new StatsTable("extents", "free runs (extents)", ["index", "size", "ndirty", "nmuzzy", "nretained", "dirty_bytes", "muzzy_bytes", "retained_bytes"], extents)
             {

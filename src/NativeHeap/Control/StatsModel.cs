@@ -53,7 +53,7 @@ internal sealed class StatsModel
         long page = OsMemory.PageSize;
         long hugeActive = (a.HugeAllocated + page - 1) / page * page;
         return (a.ActivePages + a.DirtyPages + a.MuzzyPages) * page + hugeActive
-               + (long)a.Chunks * General.Chunk.HeaderPages * page + a.HugeCount * page;
+               + (long)a.Chunks * General.Chunk.HeaderPages * page + (a.HugeCount + a.RetainedExtents) * page;
     }
 }
 

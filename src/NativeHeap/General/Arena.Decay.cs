@@ -1,7 +1,8 @@
 // Arena.Decay: returning unused pages to the memory source. A freed run is dirty; once it has been
 // unused for dirty_decay_ms it is purged — lazily (MADV_FREE, state muzzy) when muzzy_decay_ms is not
 // 0, else forcibly (MADV_DONTNEED, state clean) — and a muzzy run is purged forcibly after
-// muzzy_decay_ms. Chunks that become entirely clean are unmapped (one is kept as a spare).
+// muzzy_decay_ms. Chunks that become entirely clean are unmapped (one is kept as a spare). Retained
+// huge extents (HugeCache) decay the same way; a purge of everything unmaps them.
 // The decision takes "now" from HeapClock, so tests control time.
 using NativeHeap.Core;
 using NativeHeap.Os;
@@ -26,6 +27,7 @@ internal unsafe partial struct Arena
         if (a->DirtyDecayMs > 0 && a->Dirty.AgeHead != null) PurgeLocked(a, RunState.Dirty, now - a->DirtyDecayMs);
         if (a->MuzzyDecayMs > 0 && a->Muzzy.AgeHead != null) PurgeLocked(a, RunState.Muzzy, now - a->MuzzyDecayMs);
         ReleaseEmptyChunks(a, keep: 1);
+        HugeCache.DecayLocked(a, now);
         if (a->SharesChunks != 0 && a->DirtyDecayMs >= 0) SparePool.Release(now - a->DirtyDecayMs);
     }
 
@@ -35,6 +37,7 @@ internal unsafe partial struct Arena
         PurgeLocked(a, RunState.Dirty, long.MaxValue, force: true);
         PurgeLocked(a, RunState.Muzzy, long.MaxValue, force: true);
         ReleaseEmptyChunks(a, keep: 0);
+        HugeCache.ReleaseAllLocked(a);
     }
 
     /// <summary>

@@ -12,7 +12,7 @@
 // (a free run's tail, an allocated run's last page) are meaningful, and every operation that makes
 // an interior page a boundary rewrites it.
 // Invariants: every page of a chunk is in exactly one run (see Chunk); MappedBytes equals the bytes
-// of its chunks and huge mappings; ActivePages equals the pages of live slabs and large blocks.
+// of its chunks, huge mappings and dirty or muzzy retained huge extents (clean ones are RetainedBytes); ActivePages equals the pages of live slabs and large blocks.
 using System.Runtime.CompilerServices;
 using NativeHeap.Core;
 using NativeHeap.Os;
@@ -58,6 +58,15 @@ internal unsafe partial struct Arena
     internal long PurgeMadvise;      // source purge calls
     internal long PurgedPages;
     internal long LargeRequests;
+    internal Chunk* HugeCached;      // retained huge extents (HugeCache), newest first
+    internal int HugeCachedCount;
+    internal long HugeCachedBytes;   // bytes of the retained extents' mappings, every state
+    internal long HugeCachedDirtyPages;  // pages after the header of dirty / muzzy retained extents
+    internal long HugeCachedMuzzyPages;
+    internal long RetainedBytes;     // mappings of clean retained extents (stats.retained; not in MappedBytes)
+    internal long HugeRetainLimit;   // byte budget of the retained extents (0: opt.retain off)
+    internal long HugeReuses;        // huge blocks served from a retained extent
+    internal long HugeMaps;          // huge blocks that needed a new mapping from the source
     internal fixed long LargeNMalloc[NLarge];
     internal fixed long LargeNDalloc[NLarge];
     internal fixed long LargeCur[NLarge];
@@ -95,7 +104,7 @@ internal unsafe partial struct Arena
     {
         for (int i = 0; i < SizeClasses.NBins; i++) BinOf(a, i)->Lock.Enter();
         a->Lock.Enter();
-        Debug.Assert(a->Destroyed != 0 && a->Chunks == null && a->HugeList == null);
+        Debug.Assert(a->Destroyed != 0 && a->Chunks == null && a->HugeList == null && a->HugeCached == null);
         nuint lockBytes = (nuint)sizeof(NativeLock);
         NativeMemory.Clear((byte*)a + lockBytes, (nuint)sizeof(Arena) - lockBytes);
         for (int i = 0; i < SizeClasses.NBins; i++) NativeMemory.Clear((byte*)BinOf(a, i) + lockBytes, (nuint)sizeof(Bin) - lockBytes);
@@ -113,6 +122,7 @@ internal unsafe partial struct Arena
         a->SharesChunks = isExplicit ? (byte)0 : (byte)1;
         a->DirtyDecayMs = o.DirtyDecayMs;
         a->MuzzyDecayMs = o.MuzzyDecayMs;
+        a->HugeRetainLimit = o.Retain ? HugeCache.DefaultLimit : 0;
         a->CreatedTicks = System.Diagnostics.Stopwatch.GetTimestamp();
         for (int i = 0; i < SizeClasses.NBins; i++) BinOf(a, i)->Class = (ushort)i;
     }

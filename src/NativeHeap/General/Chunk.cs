@@ -8,6 +8,8 @@
 //    one small class), or a large block. The head page's PageDesc describes the run.
 //  - huge block: a mapping of its own whose first page holds a Chunk header with no PageDescs
 //    (Kind = Huge); the user's block starts at HugeOffset.
+//  - retained huge extent: a freed huge mapping kept by its arena for reuse (HugeCache); its header
+//    page stays resident and holds the list links, state and stamp; it has no page-map entries.
 //  - PageBin[i]: for the page at index i of the granule, 1 + the thread-cache bin of the run there
 //    when a free of a pointer on that page may go straight to the thread cache (slab pages and the
 //    head page of cacheable large runs of automatic arenas); 0 sends the free to the slow path.
@@ -105,7 +107,8 @@ internal unsafe struct Chunk
     [FieldOffset(1080)] public uint FreePages;     // pages in free runs (any state)
     [FieldOffset(1084)] public uint CleanPages;    // pages in clean free runs
     [FieldOffset(1088)] public byte HugeZeroed;    // pooled chunk (SparePool): all usable pages clean
-    [FieldOffset(1096)] public long PoolStamp;     // pooled chunk: when it entered the pool (ms)
+    [FieldOffset(1089)] public RunState CacheState; // retained huge extent (HugeCache): state of its pages after the header
+    [FieldOffset(1096)] public long PoolStamp;     // pooled chunk / retained huge extent: when it entered the pool or its state (ms)
 
     /// <summary>The page descriptors (arena chunks only).</summary>
     public PageDesc* Pages

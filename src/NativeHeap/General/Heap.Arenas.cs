@@ -214,6 +214,7 @@ public static unsafe partial class Heap
             a->Lock.Enter();
         }
         Chunk* chunks = a->Chunks, huge = a->HugeList;
+        Chunk* retained = HugeCache.Detach(a);
         a->Chunks = a->HugeList = null;
         a->NChunks = 0;
         a->EmptyChunks = 0;
@@ -238,6 +239,7 @@ public static unsafe partial class Heap
             Huge.Release(huge);
             huge = next;
         }
+        HugeCache.Release(retained);
         while (chunks != null)
         {
             Chunk* next = chunks->Next;

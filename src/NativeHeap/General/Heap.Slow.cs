@@ -109,7 +109,10 @@ public static unsafe partial class Heap
             Profiling.Sampler.Configure(o);
             s_initialized = true;
         }
-        HeapMetrics.EnsureCreated();
+        // The Meter's instruments take ~20 ms to build (System.Diagnostics.Metrics and a reflection read
+        // of the version, JIT-compiled): off the first allocation's path, on a pool thread. A listener
+        // started before or after sees them when they are published; HeapMetrics.Meter builds them at once.
+        if (HeapMetrics.IsSupported) ThreadPool.UnsafeQueueUserWorkItem(static _ => HeapMetrics.EnsureCreated(), null);
     }
 
     // ---- thread caches ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ public static unsafe partial class Heap
         EnsureInitialized();
         ReclaimExitedCaches();
         var arenas = new List<ArenaStats>();
-        long allocated = 0, active = 0, mapped = 0, resident = 0, headers = 0;
+        long allocated = 0, active = 0, mapped = 0, resident = 0, headers = 0, retained = 0;
         int n = Volatile.Read(ref s_arenaCount);
         for (int i = 0; i < n; i++)
         {
@@ -25,7 +25,9 @@ public static unsafe partial class Heap
             long hugeActive = (s.HugeAllocated + OsMemory.PageSize - 1) / OsMemory.PageSize * OsMemory.PageSize;
             active += s.ActivePages * OsMemory.PageSize + hugeActive;
             mapped += s.Mapped;
-            headers += (long)s.Chunks * Chunk.HeaderPages * OsMemory.PageSize + s.HugeCount * OsMemory.PageSize;
+            // Retained huge extents keep their header page resident (clean ones too).
+            headers += (long)s.Chunks * Chunk.HeaderPages * OsMemory.PageSize + (s.HugeCount + s.RetainedExtents) * OsMemory.PageSize;
+            retained += s.Retained;
             resident += (s.ActivePages + s.DirtyPages + s.MuzzyPages) * OsMemory.PageSize + hugeActive;
         }
         // Spare chunks between arenas: mapped; their dirty pages are resident.
@@ -41,7 +43,7 @@ public static unsafe partial class Heap
             Metadata = metadata,
             Resident = resident + metadata,
             Mapped = mapped + MetaAlloc.Mapped,
-            Retained = 0,
+            Retained = retained,
             SpareChunks = SparePool.Count,
             SpareCleanChunks = SparePool.CleanCount,
             Arenas = arenas,
@@ -91,6 +93,17 @@ public static unsafe partial class Heap
         {
             int np = NPageSizeClasses;
             long[] dirty = new long[np], dirtyBytes = new long[np], muzzy = new long[np], muzzyBytes = new long[np];
+            long[] clean = new long[np], cleanBytes = new long[np];
+            for (Chunk* x = a->HugeCached; x != null; x = x->Next)
+            {
+                // A retained extent's pages after its header, by the class of their length (the header is metadata).
+                uint body = (uint)((x->MapSize >> OsMemory.LgPageSize) - 1);
+                int j = PageClassFloor(body);
+                long bytes = (long)body * OsMemory.PageSize;
+                if (x->CacheState == RunState.Dirty) { dirty[j]++; dirtyBytes[j] += bytes; }
+                else if (x->CacheState == RunState.Muzzy) { muzzy[j]++; muzzyBytes[j] += bytes; }
+                else { clean[j]++; cleanBytes[j] += (long)x->MapSize; }
+            }
             for (Chunk* c = a->Chunks; c != null; c = c->Next)
             {
                 for (uint i = Chunk.HeaderPages; i < Chunk.PagesPerChunk;)
@@ -121,8 +134,8 @@ public static unsafe partial class Heap
                 Threads = Volatile.Read(ref a->NThreads),
                 Mapped = a->MappedBytes,
                 ActivePages = a->ActivePages,
-                DirtyPages = a->Dirty.Pages,
-                MuzzyPages = a->Muzzy.Pages,
+                DirtyPages = a->Dirty.Pages + a->HugeCachedDirtyPages,
+                MuzzyPages = a->Muzzy.Pages + a->HugeCachedMuzzyPages,
                 CleanPages = a->Clean.Pages,
                 Chunks = a->NChunks,
                 PurgePasses = a->PurgeCalls,
@@ -134,6 +147,13 @@ public static unsafe partial class Heap
                 HugeCount = a->HugeCount,
                 HugeNMalloc = a->HugeNMalloc,
                 HugeNDalloc = a->HugeNDalloc,
+                Retained = a->RetainedBytes,
+                RetainedExtents = a->HugeCachedCount,
+                RetainedExtentBytes = a->HugeCachedBytes,
+                HugeReuses = a->HugeReuses,
+                HugeMaps = a->HugeMaps,
+                RetainedRuns = clean,
+                RetainedRunBytes = cleanBytes,
                 UptimeNs = UptimeNs(a),
                 MuzzyPurgePasses = a->MuzzyPurgeCalls,
                 MuzzyPurgeCalls = a->MuzzyPurgeMadvise,

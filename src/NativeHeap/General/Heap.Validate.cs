@@ -179,7 +179,11 @@ public static unsafe partial class Heap
             mapped += (long)h->MapSize;
         }
         if (hugeBytes != a->HugeBytes || hugeCount != a->HugeCount) return "huge block accounting differs from the huge list";
-        if (mapped != a->MappedBytes) return $"MappedBytes is {a->MappedBytes} but chunks and huge blocks map {mapped}";
+        // Retained huge extents being purged or reused are off the list and out of the counters alike.
+        string? cacheError = HugeCache.Validate(a, out long cachedMapped);
+        if (cacheError != null) return cacheError;
+        mapped += cachedMapped;
+        if (mapped != a->MappedBytes) return $"MappedBytes is {a->MappedBytes} but chunks, huge blocks and retained extents map {mapped}";
         for (int j = 0; j < SizeClasses.NBins; j++)
         {
             Bin* b = Arena.BinOf(a, j);

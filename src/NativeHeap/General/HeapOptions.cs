@@ -57,8 +57,18 @@ public sealed class HeapOptions
     /// <summary><c>opt.tcache</c>: per-thread caches on (default true).</summary>
     public bool ThreadCache { get; set; } = true;
 
-    /// <summary><c>opt.tcache_max</c>: largest size class kept in thread caches (default 32 KiB, at most 2 MiB).</summary>
-    public nuint ThreadCacheMax { get; set; } = 32 * 1024;
+    /// <summary>
+    /// <c>opt.tcache_max</c>: largest size class kept in thread caches (default 1 MiB, at most 2 MiB; jemalloc's
+    /// default is 32 KiB). Classes above 32 KiB keep at most 512 KiB each per thread (at least one block), so
+    /// a malloc+free pair of a large block takes no lock while a thread's caches stay bounded.
+    /// </summary>
+    public nuint ThreadCacheMax { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// <c>opt.retain</c>: freed huge mappings are kept (up to a byte budget per arena), purged by decay
+    /// and reused for later huge blocks instead of being unmapped (default true, as jemalloc on Linux).
+    /// </summary>
+    public bool Retain { get; set; } = true;
 
     /// <summary><c>opt.checked</c>: detect invalid and double frees and wrong sizes in sized frees (default false). Slower: bypasses thread caches.</summary>
     public bool Checked { get; set; }
@@ -172,6 +182,7 @@ public sealed class HeapOptions
             case "narenas": return TryLong(value, 0, out long n) && n <= 4095 && Set(() => Arenas = (int)n);
             case "tcache": return TryBool(value, out bool t) && Set(() => ThreadCache = t);
             case "tcache_max": return TryLong(value, 0, out long tm) && Set(() => ThreadCacheMax = (nuint)tm);
+            case "retain": return TryBool(value, out bool rt) && Set(() => Retain = rt);
             case "checked": return TryBool(value, out bool c) && Set(() => Checked = c);
             case "core": return value is "jemalloc" or "sharded";   // read once at process start (Heap.ActiveCore)
             case "zero": return TryBool(value, out bool z) && Set(() => Zero = z);

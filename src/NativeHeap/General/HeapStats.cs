@@ -89,6 +89,20 @@ public sealed class ArenaStats
     public IReadOnlyList<long> MuzzyRuns { get; init; } = [];
     /// <summary>Bytes of the muzzy runs of each page-size class.</summary>
     public IReadOnlyList<long> MuzzyRunBytes { get; init; } = [];
+    /// <summary>Purged retained huge extents by page-size class (extents.&lt;j&gt;.nretained).</summary>
+    public IReadOnlyList<long> RetainedRuns { get; init; } = [];
+    /// <summary>Their mapping bytes (extents.&lt;j&gt;.retained_bytes).</summary>
+    public IReadOnlyList<long> RetainedRunBytes { get; init; } = [];
+    /// <summary>Bytes of purged retained huge extents: address space kept for reuse, nothing resident but their headers (retained).</summary>
+    public long Retained { get; init; }
+    /// <summary>Freed huge mappings the arena keeps for reuse, in every state (opt.retain).</summary>
+    public int RetainedExtents { get; init; }
+    /// <summary>Bytes of those mappings, every state (dirty and muzzy ones are in <see cref="Mapped"/>, clean ones in <see cref="Retained"/>).</summary>
+    public long RetainedExtentBytes { get; init; }
+    /// <summary>Huge blocks served from a retained extent (no new mapping).</summary>
+    public long HugeReuses { get; init; }
+    /// <summary>Huge blocks that needed a new mapping from the memory source.</summary>
+    public long HugeMaps { get; init; }
 
     /// <summary>Small allocations served (stats.arenas.&lt;i&gt;.small.nmalloc).</summary>
     public long SmallNMalloc => Bins.Sum(b => b.NMalloc);
@@ -173,6 +187,13 @@ public sealed class ArenaStats
             DirtyRunBytes = SumLists(arenas, a => a.DirtyRunBytes),
             MuzzyRuns = SumLists(arenas, a => a.MuzzyRuns),
             MuzzyRunBytes = SumLists(arenas, a => a.MuzzyRunBytes),
+            RetainedRuns = SumLists(arenas, a => a.RetainedRuns),
+            RetainedRunBytes = SumLists(arenas, a => a.RetainedRunBytes),
+            Retained = arenas.Sum(a => a.Retained),
+            RetainedExtents = arenas.Sum(a => a.RetainedExtents),
+            RetainedExtentBytes = arenas.Sum(a => a.RetainedExtentBytes),
+            HugeReuses = arenas.Sum(a => a.HugeReuses),
+            HugeMaps = arenas.Sum(a => a.HugeMaps),
             DirtyDecayMs = arenas.Count == 0 ? 0 : arenas[0].DirtyDecayMs,
             MuzzyDecayMs = arenas.Count == 0 ? 0 : arenas[0].MuzzyDecayMs,
             Bins = bins,
@@ -194,7 +215,7 @@ public sealed class HeapStats
     public long Resident { get; init; }
     /// <summary>Bytes mapped from memory sources, plus metadata mappings (stats.mapped).</summary>
     public long Mapped { get; init; }
-    /// <summary>Bytes of virtual memory kept rather than unmapped (stats.retained); NativeHeap unmaps, so 0.</summary>
+    /// <summary>Bytes of virtual memory kept rather than unmapped (stats.retained): purged retained huge extents (opt.retain), not in <see cref="Mapped"/>.</summary>
     public long Retained { get; init; }
     /// <summary>Wholly free chunks pooled between automatic arenas (mapped, counted in <see cref="Mapped"/>).</summary>
     public int SpareChunks { get; init; }

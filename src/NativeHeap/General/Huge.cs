@@ -1,7 +1,8 @@
 // Huge: blocks above Arena.LargeMax (2 MiB), each in a mapping of its own from the arena's memory
 // source. The mapping starts with one page holding a Chunk header (Kind Huge) and the block follows
 // at HugeOffset (one page, or the alignment when larger). Mappings are whole page-map granules so
-// every pointer resolves to its header in one page-map load. Freeing returns the mapping at once.
+// every pointer resolves to its header in one page-map load. Freeing keeps the mapping for reuse when
+// the arena retains (HugeCache: opt.retain, purged by decay) and returns it to the source otherwise.
 // In-place growth asks the source for the range right after the mapping; in-place shrinking gives
 // back whole trailing granules and purges the pages of a partial one.
 using NativeHeap.Core;
@@ -24,16 +25,28 @@ internal static unsafe class Huge
         nuint mapSize = Granules(offset + usize, out bool overflow);
         if (overflow || offset + usize < usize) return null;
         nuint mapAlign = Math.Max(PageMap.GranuleSize, alignment);
-        IMemorySource source = MemorySources.Get(a->SourceId);
-        void* mem = source.Allocate(null, mapSize, mapAlign, out bool zeroed);
-        if (mem == null) return null;
-        if (((nuint)mem & (mapAlign - 1)) != 0)
+        void* mem = HugeCache.TryTake(a, mapSize, mapAlign, out bool zeroed);
+        bool reused = mem != null;
+        if (reused)
         {
-            source.TryRelease(mem, mapSize);
-            throw new InvalidOperationException($"memory source {source.GetType().Name} returned a block that is not aligned to {mapAlign} bytes");
+            // The whole extent when its source would not split it. The header page kept the cache's
+            // fields: clear it (PageBin must read 0 for every page); the source is the arena's.
+            mapSize = ((Chunk*)mem)->MapSize;
+            NativeMemory.Clear(mem, (nuint)OsMemory.PageSize);
+        }
+        else
+        {
+            IMemorySource source = MemorySources.Get(a->SourceId);
+            mem = source.Allocate(null, mapSize, mapAlign, out zeroed);
+            if (mem == null) return null;
+            if (((nuint)mem & (mapAlign - 1)) != 0)
+            {
+                source.TryRelease(mem, mapSize);
+                throw new InvalidOperationException($"memory source {source.GetType().Name} returned a block that is not aligned to {mapAlign} bytes");
+            }
+            if (!zeroed) NativeMemory.Clear(mem, (nuint)OsMemory.PageSize);
         }
         Chunk* c = (Chunk*)mem;
-        if (!zeroed) NativeMemory.Clear(c, (nuint)OsMemory.PageSize);
         c->Kind = ChunkKind.Huge;
         c->Arena = a;
         c->SourceId = a->SourceId;
@@ -50,6 +63,7 @@ internal static unsafe class Huge
         a->HugeBytes += (long)usize;
         a->HugeCount++;
         a->HugeNMalloc++;
+        if (!reused) a->HugeMaps++;
         a->Lock.Exit();
         void* p = c->HugeBlock;
         if (zero && !zeroed) NativeMemory.Clear(p, usize);
@@ -61,8 +75,10 @@ internal static unsafe class Huge
         Arena* a = c->Arena;
         a->Lock.Enter();
         Unlink(a, c);
+        Arena.DecayTick(a);
         a->Lock.Exit();
-        Release(c);
+        PageMap.Set(c, c->MapSize, null);
+        if (!HugeCache.TryKeep(a, c)) MemorySources.Get(c->SourceId).TryRelease(c, c->MapSize);
     }
 
     /// <summary>Takes a huge block off its arena's list (arena lock held).</summary>

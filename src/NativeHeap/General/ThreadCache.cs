@@ -188,11 +188,14 @@ internal unsafe struct ThreadCache
         return cb->Empty - Caps(tc)[cls];
     }
 
+    /// <summary>Large classes up to this size keep 20 slots (jemalloc's tcache_nslots_large); larger ones hold at most LargeBinBytes.</summary>
+    private const nuint LargeFullCapMax = 32 * 1024, LargeBinBytes = 512 * 1024;
+
     internal static int CapOf(int cls, bool enabled, int maxCachedClass)
     {
         if (!enabled || cls > maxCachedClass) return 0;
         if (cls < SizeClasses.NBins) return Math.Clamp(2 * SizeClasses.s_slabRegs[cls], 20, 200);
-        return 20;
+        return SizeClasses.s_sizes[cls] <= LargeFullCapMax ? 20 : (int)Math.Clamp(LargeBinBytes / SizeClasses.s_sizes[cls], 1, 20);
     }
 
     /// <summary>

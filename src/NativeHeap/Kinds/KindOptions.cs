@@ -12,10 +12,14 @@ public sealed class KindOptions
     public int ArenaCount { get; init; }
 
     /// <summary>
-    /// Largest size served from the per-thread, per-kind caches; null means the heap's tcache_max
-    /// (32 KiB by default). At most 2 MiB; larger sizes go to the arena (one lock per call).
+    /// Largest size served from the per-thread, per-kind caches; null means <see cref="DefaultThreadCacheMax"/>
+    /// (32 KiB, memkind's jemalloc default; the general heap's own tcache_max is larger). At most 2 MiB;
+    /// larger sizes go to the arena (one lock per call).
     /// </summary>
     public nuint? ThreadCacheMax { get; init; }
+
+    /// <summary>The kinds' tcache_max when <see cref="ThreadCacheMax"/> is null: 32 KiB.</summary>
+    public const nuint DefaultThreadCacheMax = 32 * 1024;
 
     /// <summary>How quickly freed pages go back (decay). Default: <see cref="MemoryUsagePolicy.Default"/>.</summary>
     public MemoryUsagePolicy UsagePolicy { get; init; } = MemoryUsagePolicy.Default;

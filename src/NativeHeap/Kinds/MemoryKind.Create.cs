@@ -37,9 +37,9 @@ public sealed unsafe partial class MemoryKind
         _lazyPurge = lazyPurge;
         _predefined = predefined;
         ArenaPolicy = options.ArenaPolicy;
-        MaxCachedClass = -2;
-        if (options.ThreadCacheMax is nuint max)
+        // memkind's jemalloc caches up to 32 KiB unless told otherwise, whatever the general heap's tcache_max.
         {
+            nuint max = options.ThreadCacheMax ?? KindOptions.DefaultThreadCacheMax;
             int cls = max < SizeClasses.TinySize ? -1 : SizeClasses.SizeToIndex(max);
             if (cls >= 0 && SizeClasses.s_sizes[cls] > max) cls--;
             MaxCachedClass = cls;
@@ -61,7 +61,7 @@ public sealed unsafe partial class MemoryKind
     /// <summary>The last failure of the kind's memory source (why an allocation returned null), or null.</summary>
     public string? LastError => _unavailable ?? _source?.LastError;
 
-    /// <summary>tcache_max's class for the kind's caches (-2: the heap's).</summary>
+    /// <summary>tcache_max's class for the kind's caches.</summary>
     internal int MaxCachedClass { get; }
 
     /// <summary>The kind's memory source as registered (tests read its counters).</summary>

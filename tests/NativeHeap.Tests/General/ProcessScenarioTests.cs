@@ -72,6 +72,12 @@ public class ProcessScenarioTests
     public void DecayZeroPurgesAtOnce() => ChildProcess.AssertOk("decay-zero");
 
     [Fact]
+    public void RetainOffUnmapsHugeBlocksAtOnce() => ChildProcess.AssertOk("retain-off", "retain:false");
+
+    [Fact]
+    public void CheckedModeWithRetainedHugeExtents() => ChildProcess.AssertOk("checked-huge-retained", "checked:true");
+
+    [Fact]
     public void BackgroundThreadPurgesIdleArenas() => ChildProcess.AssertOk("background-purge", "background_thread:true,dirty_decay_ms:200");
 
     [Fact]

@@ -86,7 +86,7 @@ public sealed unsafe class UserKindTests
     [Fact]
     public void ThreadCacheMaxDecidesWhichSizesSkipTheArena()
     {
-        // 64 KiB pairs: with the heap's tcache_max (32 KiB) every pair reaches the arena; with a
+        // 64 KiB pairs: with the kinds' default tcache_max (32 KiB) every pair reaches the arena; with a
         // kind cache of 64 KiB only the first does.
         foreach ((nuint? max, bool cached) in new (nuint?, bool)[] { (null, false), (65536, true) })
         {

@@ -75,7 +75,7 @@ public sealed class CAbiTests
         try
         {
             NativeBuild.Result r = NativeBuild.Run(exe, [Path.Combine(dir, "named.heap"), "leak"], TimeSpan.FromMinutes(2),
-                $"prof_leak:true,prof_final:true,prof_prefix:{dir}/exit");
+                new Dictionary<string, string> { ["NATIVEHEAP_CONF"] = $"prof_leak:true,prof_final:true,prof_prefix:{dir}/exit" });
             Assert.True(r.ExitCode == 0, r.ToString());
             // exit() runs the report through atexit (no .NET ProcessExit in a C program).
             Assert.Contains("<nativeheap>: Leak approximation summary: ~", r.Stderr);

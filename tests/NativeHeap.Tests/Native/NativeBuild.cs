@@ -34,8 +34,8 @@ internal static class NativeBuild
         Assert.True(r.ExitCode == 0, "native/build.sh failed:\n" + r);
     }
 
-    /// <summary>Runs a program with a time limit, from the repository root, and captures its output.</summary>
-    internal static Result Run(string file, IEnumerable<string> args, TimeSpan limit, string? nativeHeapConf = null)
+    /// <summary>Runs a program with a time limit, from the repository root, and captures its output; <paramref name="env"/> adds variables.</summary>
+    internal static Result Run(string file, IEnumerable<string> args, TimeSpan limit, IReadOnlyDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -52,7 +52,7 @@ internal static class NativeBuild
         psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
         psi.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
         psi.Environment.Remove("NATIVEHEAP_CONF");
-        if (nativeHeapConf != null) psi.Environment["NATIVEHEAP_CONF"] = nativeHeapConf;
+        if (env != null) foreach ((string k, string v) in env) psi.Environment[k] = v;
         using Process p = Process.Start(psi)!;
         Task<string> stdout = p.StandardOutput.ReadToEndAsync();
         Task<string> stderr = p.StandardError.ReadToEndAsync();
