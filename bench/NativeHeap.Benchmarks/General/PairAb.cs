@@ -5,6 +5,8 @@
 // table gives the median over the children of each side (min–max) and each side's CPU ratio to the
 // first side. FreeChecksAb and ProfilingAb are its two uses.
 using System.Diagnostics;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
 
 namespace NativeHeap.Benchmarks.General;
 
@@ -88,7 +90,8 @@ internal static unsafe class PairAb
         return sink == 42 ? 1 : 0;
     }
 
-    private static long Pairs(nuint size, int n)
+    /// <summary><paramref name="n"/> Heap.Malloc + Heap.Free pairs of <paramref name="size"/> bytes, the block's address read as a program would (also the body of the BenchmarkDotNet versions, FreeChecksCost and ProfilingCost).</summary>
+    internal static long Pairs(nuint size, int n)
     {
         long sum = 0;
         for (int i = 0; i < n; i++)
@@ -98,5 +101,16 @@ internal static unsafe class PairAb
             Heap.Free(p);
         }
         return sum;
+    }
+
+    /// <summary>A BenchmarkDotNet config with one short-run job (2 launches) per value of an environment variable: the in-run form of the same A/B.</summary>
+    internal class EnvJobsConfig : ManualConfig
+    {
+        protected EnvJobsConfig(string variable, params (string Id, string Value)[] sides)
+        {
+            Job baseJob = Job.ShortRun.WithLaunchCount(2);
+            foreach ((string id, string value) in sides)
+                AddJob(baseJob.WithEnvironmentVariables(new EnvironmentVariable(variable, value)).WithId(id));
+        }
     }
 }

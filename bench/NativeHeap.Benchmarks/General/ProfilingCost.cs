@@ -6,15 +6,13 @@
 // `-- --prof-ab [REPS]` runs ProfilingAb, the same three sides in interleaved child processes with
 // process CPU time.
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Jobs;
 
 namespace NativeHeap.Benchmarks.General;
 
 /// <summary>Heap.Malloc + Heap.Free pairs without opt.prof, with it but inactive, and active; one operation = one pair.</summary>
 [BenchmarkCategory("General", "Profiling")]
 [Config(typeof(AbcConfig))]
-public unsafe class ProfilingCost
+public class ProfilingCost
 {
     private const int Pairs = 1024;
 
@@ -22,29 +20,9 @@ public unsafe class ProfilingCost
     [Params(16, 64, 256, 4096)]
     public int Size { get; set; }
 
-    /// <summary>malloc then free, the block's first word read as a program would.</summary>
+    /// <summary>malloc then free (PairAb.Pairs).</summary>
     [Benchmark(OperationsPerInvoke = Pairs)]
-    public long MallocFree()
-    {
-        long sum = 0;
-        nuint size = (nuint)Size;
-        for (int i = 0; i < Pairs; i++)
-        {
-            byte* p = (byte*)Heap.Malloc(size);
-            sum += (nint)p & 0xFF;
-            Heap.Free(p);
-        }
-        return sum;
-    }
+    public long MallocFree() => PairAb.Pairs((nuint)Size, Pairs);
 
-    private sealed class AbcConfig : ManualConfig
-    {
-        public AbcConfig()
-        {
-            Job baseJob = Job.ShortRun.WithLaunchCount(2);
-            AddJob(baseJob.WithEnvironmentVariables(new EnvironmentVariable("NATIVEHEAP_CONF", "")).WithId("prof-off"));
-            AddJob(baseJob.WithEnvironmentVariables(new EnvironmentVariable("NATIVEHEAP_CONF", "prof:true,prof_active:false")).WithId("prof-inactive"));
-            AddJob(baseJob.WithEnvironmentVariables(new EnvironmentVariable("NATIVEHEAP_CONF", "prof:true")).WithId("prof-active"));
-        }
-    }
+    private sealed class AbcConfig() : PairAb.EnvJobsConfig("NATIVEHEAP_CONF", ("prof-off", ""), ("prof-inactive", "prof:true,prof_active:false"), ("prof-active", "prof:true"));
 }
