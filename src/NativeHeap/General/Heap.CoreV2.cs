@@ -35,15 +35,10 @@ public static unsafe partial class Heap
     /// <summary>NATIVEHEAP_CONF's core key when present (the environment wins, as for every option), else the runtimeconfig knob.</summary>
     private static HeapCore ReadCoreChoice()
     {
-        string? conf = Environment.GetEnvironmentVariable(HeapOptions.EnvironmentVariable);
-        string? chosen = null;
-        if (conf != null)
-        {
-            foreach (string raw in conf.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                if (raw.StartsWith("core:", StringComparison.Ordinal)) chosen = raw[5..].Trim();
-        }
-        chosen ??= AppContext.GetData(CoreSwitchName) as string;
-        return chosen == "sharded" ? HeapCore.Sharded : HeapCore.Jemalloc;   // anything else is reported by HeapOptions.Apply
+        var fromEnvironment = new HeapOptions();
+        fromEnvironment.Apply(Environment.GetEnvironmentVariable(HeapOptions.EnvironmentVariable), _ => { });   // Initialize applies it again and reports what is wrong
+        if (fromEnvironment.CoreFromConf is HeapCore core) return core;
+        return AppContext.GetData(CoreSwitchName) as string == "sharded" ? HeapCore.Sharded : HeapCore.Jemalloc;
     }
 
     /// <summary>Malloc on core v2 (size at most ShardedHeap.MaxPaged).</summary>

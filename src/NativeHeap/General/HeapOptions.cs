@@ -147,6 +147,9 @@ public sealed class HeapOptions
     /// <summary>Memory source of the automatic arenas (default: anonymous mmap). Not settable from the environment.</summary>
     public IMemorySource? MemorySource { get; set; }
 
+    /// <summary>The conf string's core key, when it had one. Only the environment's counts: the core is chosen once, at process start (Heap.ActiveCore).</summary>
+    internal HeapCore? CoreFromConf { get; private set; }
+
     /// <summary>Returns a copy of these options.</summary>
     public HeapOptions Clone() => (HeapOptions)MemberwiseClone();
 
@@ -184,7 +187,7 @@ public sealed class HeapOptions
             case "tcache_max": return TryLong(value, 0, out long tm) && Set(() => ThreadCacheMax = (nuint)tm);
             case "retain": return TryBool(value, out bool rt) && Set(() => Retain = rt);
             case "checked": return TryBool(value, out bool c) && Set(() => Checked = c);
-            case "core": return value is "jemalloc" or "sharded";   // read once at process start (Heap.ActiveCore)
+            case "core": return value is "jemalloc" or "sharded" && Set(() => CoreFromConf = value == "sharded" ? HeapCore.Sharded : HeapCore.Jemalloc);
             case "zero": return TryBool(value, out bool z) && Set(() => Zero = z);
             case "background_thread": return TryBool(value, out bool b) && Set(() => BackgroundThread = b);
             case "stats_print": return TryBool(value, out bool sp) && Set(() => StatsPrint = sp);
