@@ -179,19 +179,11 @@ internal static unsafe class HugeCache
             c->PoolStamp = Math.Max(c->PoolStamp, after->PoolStamp);
             after = null;
         }
-        Chunk* evicted = null;
         a->Lock.Enter();
         if (before != null) Link(a, before);
         if (after != null) Link(a, after);
         Link(a, c);
-        while (a->HugeCachedBytes > a->HugeRetainLimit || a->HugeCachedCount > MaxExtents)
-        {
-            Chunk* oldest = a->HugeCached;
-            while (oldest->Next != null) oldest = oldest->Next;
-            Unlink(a, oldest);
-            oldest->Next = evicted;
-            evicted = oldest;
-        }
+        Chunk* evicted = EvictOverLimitLocked(a);
         a->Lock.Exit();
         ReleaseList(evicted);
         return true;
@@ -311,10 +303,18 @@ internal static unsafe class HugeCache
     /// <summary>Sets the arena's budget (arena.&lt;i&gt;.retain_grow_limit), unmapping the oldest extents that no longer fit. No lock held.</summary>
     internal static void SetLimit(Arena* a, long limit)
     {
-        Chunk* evicted = null;
         a->Lock.Enter();
         a->HugeRetainLimit = limit;
-        while (a->HugeCached != null && (a->HugeCachedBytes > limit || a->HugeCachedCount > MaxExtents))
+        Chunk* evicted = EvictOverLimitLocked(a);
+        a->Lock.Exit();
+        ReleaseList(evicted);
+    }
+
+    /// <summary>Under the arena lock: unlinks the oldest extents until the cache is within its byte budget and extent count; the list of them, for ReleaseList once the lock is dropped.</summary>
+    private static Chunk* EvictOverLimitLocked(Arena* a)
+    {
+        Chunk* evicted = null;
+        while (a->HugeCached != null && (a->HugeCachedBytes > a->HugeRetainLimit || a->HugeCachedCount > MaxExtents))
         {
             Chunk* oldest = a->HugeCached;
             while (oldest->Next != null) oldest = oldest->Next;
@@ -322,8 +322,7 @@ internal static unsafe class HugeCache
             oldest->Next = evicted;
             evicted = oldest;
         }
-        a->Lock.Exit();
-        ReleaseList(evicted);
+        return evicted;
     }
 
     /// <summary>Returns a detached list (<see cref="Detach"/>) to the sources. No lock needed.</summary>
