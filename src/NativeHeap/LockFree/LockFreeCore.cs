@@ -124,18 +124,7 @@ internal static unsafe class LockFreeCore
             byte* block = sb + Avail(a) * size;
             uint next = Volatile.Read(ref *(uint*)block);
             pause.AfterReadingNext();
-            ulong na = WithAvail(a, next) + TagOne;
-            uint more = 0;
-            if (lastCredit)
-            {
-                uint count = Count(a);
-                if (count == 0) na = WithState(na, Full);
-                else
-                {
-                    more = Math.Min(count, MaxCredits);
-                    na -= more * CountOne;
-                }
-            }
+            ulong na = WithLastCredit(WithAvail(a, next) + TagOne, a, lastCredit, out uint more);
             ulong seen = Interlocked.CompareExchange(ref d->Anchor, na, a);
             if (seen == a)
             {
@@ -144,6 +133,21 @@ internal static unsafe class LockFreeCore
             }
             a = seen;
         }
+    }
+
+    /// <summary>
+    /// The anchor <paramref name="na"/> after a pop that used the active superblock's last credit: the
+    /// superblock becomes Full when <paramref name="a"/> has no count left, otherwise up to MaxCredits
+    /// more are taken from its count (<paramref name="more"/>, reinstalled with UpdateActive after the CAS).
+    /// </summary>
+    private static ulong WithLastCredit(ulong na, ulong a, bool lastCredit, out uint more)
+    {
+        more = 0;
+        if (!lastCredit) return na;
+        uint count = Count(a);
+        if (count == 0) return WithState(na, Full);
+        more = Math.Min(count, MaxCredits);
+        return na - more * CountOne;
     }
 
     /// <summary>Installs superblock <paramref name="u"/> with <paramref name="credits"/> credits, or returns them to its anchor and makes it PARTIAL.</summary>
@@ -351,18 +355,7 @@ internal static unsafe class LockFreeCore
                 a = Volatile.Read(ref d->Anchor);
                 continue;
             }
-            ulong na = WithAvail(a, avail) + TagOne;
-            more = 0;
-            if (lastCredit)
-            {
-                uint count = Count(a);
-                if (count == 0) na = WithState(na, Full);
-                else
-                {
-                    more = Math.Min(count, MaxCredits);
-                    na -= more * CountOne;
-                }
-            }
+            ulong na = WithLastCredit(WithAvail(a, avail) + TagOne, a, lastCredit, out more);
             ulong seen = Interlocked.CompareExchange(ref d->Anchor, na, a);
             if (seen == a) break;
             a = seen;
