@@ -331,17 +331,9 @@ internal static unsafe class Scenarios
         return Heap.TryValidate(out string? e) ? null : e;
     }
 
+    /// <summary>Whether the page holding <paramref name="p"/> is mapped: mincore refuses (ENOMEM) an unmapped range.</summary>
     private static bool Mapped(void* p)
-    {
-        ulong a = (ulong)p;
-        foreach (string line in File.ReadLines("/proc/self/maps"))
-        {
-            int dash = line.IndexOf('-'), space = line.IndexOf(' ');
-            ulong lo = Convert.ToUInt64(line[..dash], 16), hi = Convert.ToUInt64(line[(dash + 1)..space], 16);
-            if (a >= lo && a < hi) return true;
-        }
-        return false;
-    }
+        => NativeHeap.Os.OsMemory.TryCountResident((void*)((nuint)p & ~(nuint)(NativeHeap.Os.OsMemory.PageSize - 1)), (nuint)NativeHeap.Os.OsMemory.PageSize, out _, out _);
 
     /// <summary>Checked mode with retained huge extents: a second free is refused, reuse and reset stay consistent.</summary>
     private static string? CheckedHugeRetained()
